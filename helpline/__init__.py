@@ -1,0 +1,29 @@
+"""Helpline: an open-source help desk framework.
+
+The public surface for plugin authors and embedding applications. Import from here (or from
+``helpline.core`` / ``helpline.schema`` modules); everything else is internal.
+"""
+
+from helpline.app import create_app
+from helpline.core.actors import Actor
+from helpline.core.contributions import (
+    CommandContribution,
+    ModelsContribution,
+    RouteContribution,
+    SchemaContribution,
+)
+from helpline.core.hookspecs import hookimpl, hookspec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Actor",
+    "CommandContribution",
+    "ModelsContribution",
+    "RouteContribution",
+    "SchemaContribution",
+    "__version__",
+    "create_app",
+    "hookimpl",
+    "hookspec",
+]

@@ -1,0 +1,152 @@
+"""create_app(): the Starlette application serving ``/graphql`` (HTTP, GraphiQL, websockets).
+
+The app's lifespan opens the database (creating missing tables) and closes it. Everything the app
+serves comes from the enabled plugins: their models, schema contributions and routes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any
+
+import strawberry
+from cross_web import HTTPException
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from helpline.config import Settings, load_settings
+from helpline.core.auth import authenticate
+from helpline.core.clock import Clock, SystemClock
+from helpline.core.contributions import RouteContribution
+from helpline.core.db import open_database
+from helpline.core.errors import PluginLoadError, Unauthenticated
+from helpline.core.plugins import HelplinePlugins, load_plugins
+from helpline.core.runtime import Runtime
+from helpline.core.tickets import ensure_counters
+from helpline.schema.compose import compose_schema
+from helpline.schema.context import HelplineContext
+
+logger = logging.getLogger("helpline")
+RESERVED_PATHS = ("/graphql", "/healthz")
+
+
+class HelplineGraphQL(GraphQL):  # type: ignore[type-arg]
+    """strawberry's ASGI view with Helpline's context, and JSON bodies for transport errors.
+
+    Malformed requests (invalid JSON, a wrong content type, no query) get a GraphQL-shaped JSON
+    error with ``extensions.code`` BAD_REQUEST and their HTTP status, never a plain-text page.
+    """
+
+    def __init__(self, schema: strawberry.Schema, runtime: Runtime, **kwargs: Any) -> None:
+        super().__init__(schema, **kwargs)
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one request; transport errors become JSON."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            response = JSONResponse(
+                {
+                    "data": None,
+                    "errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}],
+                },
+                status_code=exc.status_code,
+            )
+        await response(scope, receive, send)
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> HelplineContext:  # type: ignore[override]
+        """Authenticate once per request; a bad token is reported when a field needs the viewer."""
+        context = HelplineContext(runtime=self.runtime, request=request, response=response)
+        if isinstance(request, WebSocket):
+            return context
+        try:
+            context.current_viewer = await authenticate(
+                request.headers.get("authorization"),
+                agents_see_all=self.runtime.settings.agents_see_all_tickets,
+            )
+        except Unauthenticated as exc:
+            context.auth_error = exc
+        return context
+
+    def encode_json(self, data: object) -> str:
+        """Compact JSON (no spaces), as most GraphQL servers send."""
+        return json.dumps(data, separators=(",", ":"), default=str)
+
+
+async def healthz(_request: Request) -> Response:
+    """Liveness: the process answers."""
+    return JSONResponse({"status": "ok"})
+
+
+def _plugin_routes(plugins: HelplinePlugins) -> list[BaseRoute]:
+    routes: list[BaseRoute] = []
+    for contributed in plugins.collect("helpline_register_routes"):
+        contribution = contributed.value
+        if not isinstance(contribution, RouteContribution):
+            raise PluginLoadError(
+                f"plugin {contributed.plugin!r}: helpline_register_routes must return RouteContribution"
+            )
+        for route in contribution.routes:
+            path = getattr(route, "path", "")
+            if path in RESERVED_PATHS:
+                raise PluginLoadError(f"plugin {contributed.plugin!r}: the path {path!r} belongs to the core")
+            routes.append(route)
+    return routes
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    plugins: Sequence[str] | None = None,
+    database_url: str | None = None,
+    extra_plugins: Iterable[object] = (),
+    clock: Clock | None = None,
+    create_schema: bool = True,
+) -> Starlette:
+    """Build the Helpline ASGI app.
+
+    ``settings`` default to :func:`helpline.config.load_settings`; ``plugins`` and
+    ``database_url`` override them (tests build apps with exactly the plugins they need).
+    ``extra_plugins`` are plugin objects registered in code. Plugins load, and the schema is
+    composed, here: a broken plugin or a schema clash raises before the app exists.
+    The app's state carries ``runtime`` (settings, plugins, clock) and ``schema``.
+    """
+    settings = settings or load_settings()
+    if plugins is not None:
+        settings = settings.replace(plugins=tuple(plugins))
+    if database_url is not None:
+        settings = settings.replace(database_url=database_url)
+    loaded = load_plugins(settings.plugins, extra=extra_plugins)
+    runtime = Runtime(settings=settings, plugins=loaded, clock=clock or SystemClock())
+    schema = compose_schema(loaded, settings)
+    graphql = HelplineGraphQL(schema, runtime, graphql_ide="graphiql" if settings.graphiql else None)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        async with open_database(loaded, settings.database_url, create_schema=create_schema):
+            await ensure_counters()
+            yield
+
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz),
+        *_plugin_routes(loaded),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.schema = schema
+    return app

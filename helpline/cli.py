@@ -1,0 +1,227 @@
+"""The ``helpline`` command. Plugins add subcommands through ``helpline_register_commands``.
+
+- ``helpline serve``: run the server (creates the database and, on first start, the first admin,
+  printing that admin's API token once).
+- ``helpline init``: create the database and the first admin explicitly, printing the token.
+- ``helpline token create --email ...``: mint a token for an existing person (recovery).
+- ``helpline plugins``: list the loaded plugins with their versions and hooks.
+- ``helpline schema export``: print the GraphQL SDL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from helpline.config import Settings, SettingsError, load_settings
+from helpline.core.contributions import CommandContribution
+from helpline.core.db import open_database
+from helpline.core.enums import Role
+from helpline.core.errors import HelplineError, PluginLoadError, ValidationFailed
+from helpline.core.models import User
+from helpline.core.people import NewUser, create_user, issue_token
+from helpline.core.plugins import HelplinePlugins, load_plugins
+from helpline.core.runtime import Runtime
+from helpline.core.tickets import ensure_counters
+
+T = TypeVar("T")
+DEFAULT_ADMIN_EMAIL = "admin@example.com"
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj["settings"]  # type: ignore[no-any-return]
+
+
+def _plugins(ctx: click.Context) -> HelplinePlugins:
+    return ctx.obj["plugins"]  # type: ignore[no-any-return]
+
+
+def run_with_database(settings: Settings, plugins: HelplinePlugins, work: Callable[[Runtime], Awaitable[T]]) -> T:
+    """Open the database (creating missing tables), run ``work``, close it: for CLI commands."""
+
+    async def main() -> T:
+        async with open_database(plugins, settings.database_url, global_fallback=False):
+            await ensure_counters()
+            return await work(Runtime(settings=settings, plugins=plugins))
+
+    return asyncio.run(main())
+
+
+async def bootstrap_admin(runtime: Runtime, email: str, name: str, *, only_if_empty: bool) -> str | None:
+    """Create the first admin and return their token secret; ``None`` when an admin exists already."""
+    if await User.filter(role=Role.ADMIN).exists():
+        if only_if_empty:
+            return None
+        raise click.ClickException("an admin exists already; use 'helpline token create --email ...' instead")
+    user = await create_user(runtime, None, NewUser(email=email, name=name, role=Role.ADMIN), bootstrap=True)
+    _token, secret = await issue_token(runtime, user, "first admin")
+    return secret
+
+
+def _print_admin_token(email: str, secret: str) -> None:
+    click.echo(
+        "\n".join(
+            [
+                "",
+                f"Created the first admin, {email}. Their API token (shown only this once):",
+                "",
+                f"    {secret}",
+                "",
+                "Send it as the header  Authorization: Bearer <token>",
+                "",
+            ]
+        )
+    )
+
+
+@click.group()
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Path to helpline.toml.")
+@click.option("--database-url", help="Overrides HELPLINE_DATABASE_URL (default: sqlite://helpline.db).")
+@click.option("--plugins", "plugin_list", help="Comma-separated plugins to enable, or 'all'.")
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None, database_url: str | None, plugin_list: str | None) -> None:
+    """Helpline: an open-source help desk framework."""
+    if ctx.obj is None:  # tests and embedding callers may pass settings and plugins in
+        try:
+            settings = load_settings(config_file, database_url=database_url, plugins=plugin_list)
+            ctx.obj = {"settings": settings, "plugins": load_plugins(settings.plugins)}
+        except (SettingsError, PluginLoadError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@cli.command()
+@click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8000).")
+@click.option(
+    "--admin-email",
+    default=DEFAULT_ADMIN_EMAIL,
+    show_default=True,
+    help="E-mail of the first admin.",
+)
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, admin_email: str) -> None:
+    """Run Helpline: GraphQL (and GraphiQL) at http://HOST:PORT/graphql."""
+    import uvicorn
+
+    from helpline.app import create_app
+
+    settings = _settings(ctx).replace(**{k: v for k, v in {"host": host, "port": port}.items() if v is not None})
+    secret = run_with_database(
+        settings,
+        _plugins(ctx),
+        lambda rt: bootstrap_admin(rt, admin_email, "Admin", only_if_empty=True),
+    )
+    if secret is not None:
+        _print_admin_token(admin_email, secret)
+    app = create_app(settings)
+    click.echo(f"Helpline on http://{settings.host}:{settings.port}/graphql (database: {settings.database_url})")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, lifespan="on")
+
+
+@cli.command()
+@click.option("--email", default=DEFAULT_ADMIN_EMAIL, show_default=True, help="The first admin's e-mail.")
+@click.option("--name", default="Admin", show_default=True)
+@click.pass_context
+def init(ctx: click.Context, email: str, name: str) -> None:
+    """Create the database and the first admin; print the admin's API token once."""
+    try:
+        secret = run_with_database(
+            _settings(ctx),
+            _plugins(ctx),
+            lambda rt: bootstrap_admin(rt, email, name, only_if_empty=False),
+        )
+    except ValidationFailed as exc:
+        raise click.ClickException(str(exc)) from None
+    assert secret is not None
+    _print_admin_token(email, secret)
+
+
+@cli.group()
+def token() -> None:
+    """Manage API tokens from the server's shell."""
+
+
+@token.command("create")
+@click.option("--email", required=True, help="Whose token.")
+@click.option("--name", default="cli", show_default=True, help="A label for the token.")
+@click.pass_context
+def token_create(ctx: click.Context, email: str, name: str) -> None:
+    """Mint an API token for an existing person and print it once."""
+
+    async def work(runtime: Runtime) -> str:
+        user = await User.get_or_none(email=email.strip().lower())
+        if user is None or not user.is_active:
+            raise click.ClickException(f"no active user with e-mail {email}")
+        _token, secret = await issue_token(runtime, user, name)
+        return secret
+
+    click.echo(run_with_database(_settings(ctx), _plugins(ctx), work))
+
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def plugins_command(ctx: click.Context, as_json: bool) -> None:
+    """List the loaded plugins with their versions, sources and hooks."""
+    infos = _plugins(ctx).info()
+    if as_json:
+        click.echo(json.dumps([info.__dict__ for info in infos], indent=2, default=list))
+        return
+    for info in infos:
+        click.echo(f"{info.name} {info.version} ({info.source})")
+        for hook in info.hooks:
+            click.echo(f"    {hook}")
+
+
+@cli.group()
+def schema() -> None:
+    """The GraphQL schema."""
+
+
+@schema.command("export")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
+@click.pass_context
+def schema_export(ctx: click.Context, output: str | None) -> None:
+    """Print the GraphQL SDL of the enabled plugins' schema."""
+    from helpline.schema.compose import export_sdl
+
+    sdl = export_sdl(_plugins(ctx), _settings(ctx))
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(sdl)
+    else:
+        click.echo(sdl, nl=False)
+
+
+def add_plugin_commands(group: click.Group, plugins: HelplinePlugins) -> None:
+    """Add every ``helpline_register_commands`` contribution; a taken name names both owners."""
+    owners = {name: "core" for name in group.commands}
+    for contributed in plugins.collect("helpline_register_commands"):
+        contribution = contributed.value
+        if not isinstance(contribution, CommandContribution) or not isinstance(contribution.command, click.Command):
+            raise PluginLoadError(
+                f"plugin {contributed.plugin!r}: helpline_register_commands must return "
+                "CommandContribution(command=<a click command>)"
+            )
+        name = contribution.command.name or ""
+        if name in owners:
+            raise PluginLoadError(f"command {name!r} is defined by both {owners[name]!r} and {contributed.plugin!r}")
+        owners[name] = contributed.plugin
+        group.add_command(contribution.command)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point: load settings and plugins, add plugin commands, run the CLI."""
+    try:
+        settings = load_settings()
+        plugins = load_plugins(settings.plugins)
+        add_plugin_commands(cli, plugins)
+    except (SettingsError, HelplineError) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    return cli.main(args=argv, obj=None, standalone_mode=True)

@@ -1,0 +1,130 @@
+"""Settings: environment variables over an optional ``helpline.toml`` over defaults.
+
+Every setting has one name. In ``helpline.toml`` it is a top-level key (``database_url = "..."``);
+in the environment it is the same name upper-cased with a ``HELPLINE_`` prefix
+(``HELPLINE_DATABASE_URL``). The environment wins, so containers can override a checked-in file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATABASE_URL = "sqlite://helpline.db"
+ALL_BUILTIN = "all"
+
+
+class SettingsError(ValueError):
+    """A setting has a value Helpline cannot use; the message names the setting."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything a deployment can configure.
+
+    ``plugins`` is either ``None`` (every built-in plugin plus every installed third-party plugin)
+    or the exact list of plugin names to enable. The essential ``core`` plugin is always on.
+    ``agents_see_all_tickets``: when false (the default), agents see the tickets of their teams,
+    the tickets assigned to them and the triage queue (tickets with no team yet).
+    """
+
+    database_url: str = DEFAULT_DATABASE_URL
+    plugins: tuple[str, ...] | None = None
+    agents_see_all_tickets: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8000
+    graphiql: bool = True
+    max_page_size: int = 100
+    default_page_size: int = 20
+    max_query_depth: int = 12
+    max_query_tokens: int = 4000
+    max_aliases: int = 30
+    max_list_cost: int = 10_000
+    max_subject_length: int = 255
+    max_body_length: int = 65_536
+    log_level: str = "info"
+
+    def replace(self, **changes: Any) -> Settings:
+        """Return a copy with ``changes`` applied (validated like any other source)."""
+        return _build({**dataclasses.asdict(self), **changes})
+
+
+_FIELDS = {field.name: field for field in dataclasses.fields(Settings)}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Turn a raw value (a TOML value or an environment string) into the field's type."""
+    field_type = str(_FIELDS[name].type)
+    if name == "plugins":
+        if value is None:
+            return None
+        if isinstance(value, str):
+            if value.strip().lower() in ("", ALL_BUILTIN):
+                return None
+            value = value.split(",")
+        if not isinstance(value, list | tuple):
+            raise SettingsError("plugins must be a list of plugin names or 'all'")
+        return tuple(str(item).strip() for item in value if str(item).strip())
+    if field_type == "bool":
+        if isinstance(value, bool):
+            return value
+        lowered = str(value).strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{name} must be true or false, not {value!r}")
+    if field_type == "int":
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{name} must be a whole number, not {value!r}") from None
+        if number <= 0:
+            raise SettingsError(f"{name} must be positive, not {number}")
+        return number
+    if not isinstance(value, str):
+        raise SettingsError(f"{name} must be a string, not {value!r}")
+    return value
+
+
+def _build(raw: Mapping[str, Any]) -> Settings:
+    unknown = sorted(set(raw) - set(_FIELDS))
+    if unknown:
+        raise SettingsError(f"unknown setting(s): {', '.join(unknown)}")
+    settings = Settings(**{name: _coerce(name, value) for name, value in raw.items()})
+    if settings.default_page_size > settings.max_page_size:
+        raise SettingsError("default_page_size must not exceed max_page_size")
+    return settings
+
+
+def load_settings(
+    config_file: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Read settings from ``helpline.toml`` (or ``HELPLINE_CONFIG``), the environment, then overrides.
+
+    ``config_file`` defaults to ``$HELPLINE_CONFIG`` or ``./helpline.toml`` when that exists.
+    Keyword ``overrides`` whose value is ``None`` are ignored, so CLI options can be passed as-is.
+    Raises :class:`SettingsError` naming the offending setting.
+    """
+    environ = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    path = Path(config_file or environ.get("HELPLINE_CONFIG") or "helpline.toml")
+    if path.is_file():
+        try:
+            raw.update(tomllib.loads(path.read_text(encoding="utf-8")))
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path}: {exc}") from None
+    elif config_file is not None or environ.get("HELPLINE_CONFIG"):
+        raise SettingsError(f"config file {path} does not exist")
+    for name in _FIELDS:
+        env_name = f"HELPLINE_{name.upper()}"
+        if env_name in environ:
+            raw[name] = environ[env_name]
+    raw.update({name: value for name, value in overrides.items() if value is not None})
+    return _build(raw)

@@ -1,0 +1,63 @@
+"""What plugins hand to the core from ``helpline_register_*`` hooks: small frozen dataclasses.
+
+A registration hook may return one contribution, a list of them, or ``None``. The core records which
+plugin each contribution came from, so every conflict and failure can name the plugin.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelsContribution:
+    """Tortoise models a plugin owns.
+
+    ``app`` is the Tortoise app label (by convention the plugin's name); ``modules`` are the
+    importable modules that define the models. Relations to core models use ``"core.Ticket"``.
+    """
+
+    app: str
+    modules: Sequence[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class SchemaContribution:
+    """GraphQL pieces a plugin adds.
+
+    - ``query`` / ``mutation`` / ``subscription``: strawberry types whose fields are merged into
+      the root types. Their field names must not clash with the core's or another plugin's.
+    - ``ticket_fields``: a strawberry type whose fields are added to ``Ticket``. Resolvers receive
+      the core ``Ticket`` model instance as ``self``.
+    - ``types``: extra strawberry types the schema must know about (e.g. interface implementations).
+    """
+
+    query: type | None = None
+    mutation: type | None = None
+    subscription: type | None = None
+    ticket_fields: type | None = None
+    types: Sequence[type] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class RouteContribution:
+    """Starlette routes (``Route``, ``WebSocketRoute``, ``Mount``) a plugin serves."""
+
+    routes: Sequence[Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class CommandContribution:
+    """A click command (or group) added under ``helpline``; its name must be unique."""
+
+    command: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class Contributed:
+    """One contribution and the name of the plugin that made it."""
+
+    plugin: str
+    value: Any

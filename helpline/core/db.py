@@ -1,0 +1,110 @@
+"""The database: Tortoise configuration assembled from plugin contributions, and transactions.
+
+Every plugin's models form their own Tortoise app on the one ``default`` connection, so a single
+transaction covers the core's tables and every plugin's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import urllib.parse
+from collections.abc import AsyncIterator
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.context import TortoiseContext
+from tortoise.transactions import in_transaction
+
+from helpline.core.contributions import ModelsContribution
+from helpline.core.errors import PluginLoadError
+from helpline.core.plugins import HelplinePlugins
+
+CONNECTION = "default"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the spellings people use (``postgresql://``, ``postgres://``) for Tortoise's ``asyncpg://``.
+
+    A PostgreSQL URL without a port gets 5432 (Tortoise's own default for ``asyncpg://`` is not
+    PostgreSQL's port).
+    """
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            url = "asyncpg://" + url[len(prefix) :]
+            break
+    if url.startswith("asyncpg://"):
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.port is None and parsed.hostname:
+            netloc = parsed.netloc + ":5432"
+            url = urllib.parse.urlunsplit(parsed._replace(netloc=netloc))
+    return url
+
+
+def tortoise_config(plugins: HelplinePlugins, database_url: str) -> dict[str, Any]:
+    """The Tortoise config: one app per ``helpline_register_models`` contribution."""
+    apps: dict[str, dict[str, Any]] = {}
+    owners: dict[str, str] = {}
+    for contributed in plugins.collect("helpline_register_models"):
+        models = contributed.value
+        if not isinstance(models, ModelsContribution):
+            raise PluginLoadError(
+                f"plugin {contributed.plugin!r}: helpline_register_models must return "
+                f"ModelsContribution, not {type(models).__name__}"
+            )
+        if models.app in apps:
+            raise PluginLoadError(
+                f"plugins {owners[models.app]!r} and {contributed.plugin!r} both register "
+                f"models for the Tortoise app {models.app!r}"
+            )
+        owners[models.app] = contributed.plugin
+        apps[models.app] = {"models": list(models.modules), "default_connection": CONNECTION}
+    return {
+        "connections": {CONNECTION: normalise_database_url(database_url)},
+        "apps": apps,
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+@contextlib.asynccontextmanager
+async def open_database(
+    plugins: HelplinePlugins,
+    database_url: str,
+    *,
+    create_schema: bool = True,
+    global_fallback: bool = True,
+) -> AsyncIterator[TortoiseContext]:
+    """Open the database for the enabled plugins; create missing tables; close on exit.
+
+    ``global_fallback`` lets other tasks (a server's request tasks) use this context; only one
+    such context may be open per process at a time.
+    """
+    context = TortoiseContext()
+    with context:
+        await context.init(
+            config=tortoise_config(plugins, database_url),
+            _create_db=False,
+            _enable_global_fallback=global_fallback,
+        )
+        try:
+            if create_schema:
+                await context.generate_schemas(safe=True)
+            yield context
+        finally:
+            await context.close_connections()
+
+
+def transaction() -> contextlib.AbstractAsyncContextManager[BaseDBAsyncClient]:
+    """One database transaction on the default connection (nested calls use savepoints)."""
+    return in_transaction(CONNECTION)
+
+
+def connection() -> BaseDBAsyncClient:
+    """The default connection, for raw SQL."""
+    return Tortoise.get_connection(CONNECTION)
+
+
+def is_postgres() -> bool:
+    """True when the default connection is PostgreSQL (row locks work; SQLite ignores them)."""
+    return connection().capabilities.dialect == "postgres"

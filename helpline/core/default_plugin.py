@@ -1,0 +1,18 @@
+"""The essential ``core`` plugin: the core's own contributions, made through the public hooks.
+
+Built-in behaviour uses exactly the hooks a third-party plugin uses; this module is the proof.
+It cannot be disabled.
+"""
+
+from __future__ import annotations
+
+from helpline.core.contributions import ModelsContribution
+from helpline.core.hookspecs import hookimpl
+
+__version__ = "1"
+
+
+@hookimpl
+def helpline_register_models() -> ModelsContribution:
+    """The core tables live in the Tortoise app ``core``."""
+    return ModelsContribution(app="core", modules=["helpline.core.models"])

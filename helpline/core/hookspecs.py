@@ -1,0 +1,180 @@
+"""Every hook the core calls, grouped by phase. These docstrings are the reference for plugin authors.
+
+Naming says how a hook is called:
+
+- ``helpline_register_*``: every plugin may contribute; the core collects all results, remembering
+  which plugin made each. Return one contribution, a list of them, or ``None``.
+- past-tense events (``helpline_ticket_created``...): broadcast to every plugin; results ignored.
+  They run *inside* the database transaction of the change: raise to veto the whole change (the
+  caller sees an error naming your plugin). Implementations may be ``async def``.
+- decisions (``helpline_validate_transition``): the core asks plugins one at a time and stops at
+  the first non-``None`` answer.
+
+An implementation may accept fewer arguments than the spec lists (pluggy passes only the ones it
+names), so hooks grow by adding arguments and old plugins keep working.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from helpline.core.actors import Actor
+    from helpline.core.contributions import (
+        CommandContribution,
+        ModelsContribution,
+        RouteContribution,
+        SchemaContribution,
+    )
+    from helpline.core.models import Message, Ticket
+    from helpline.core.workflow import Status
+
+PROJECT_NAME = "helpline"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+# ---------------------------------------------------------------------------------------------
+# Start-up: declaring hooks and contributing models, schema, routes and commands
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec(historic=True)
+def helpline_add_hookspecs(plugin_manager: pluggy.PluginManager) -> None:
+    """Declare hooks of your own, so other plugins can implement them.
+
+    Called once, when your plugin is registered. Call
+    ``plugin_manager.add_hookspecs(your_hookspec_module)``. Other plugins may then implement your
+    hooks; they work whether or not your plugin is installed (an unknown hook implementation is
+    only an error when no plugin declares it). The return value is ignored.
+    """
+
+
+@hookspec
+def helpline_register_models() -> ModelsContribution | list[ModelsContribution] | None:
+    """Contribute the Tortoise models your plugin owns.
+
+    Called once while the database configuration is assembled. Return a
+    :class:`~helpline.core.contributions.ModelsContribution` whose ``app`` label is unique (by
+    convention your plugin's name). A disabled plugin is never asked, so it adds no tables.
+    """
+
+
+@hookspec
+def helpline_register_schema() -> SchemaContribution | list[SchemaContribution] | None:
+    """Contribute GraphQL root fields, fields on ``Ticket``, and extra types.
+
+    Called once per schema composition. Return a
+    :class:`~helpline.core.contributions.SchemaContribution`. Field names must be unique across
+    the core and every enabled plugin: a clash stops start-up with an error naming both plugins.
+    Root fields should carry your plugin's noun (``slaPolicies``, ``articles``).
+    """
+
+
+@hookspec
+def helpline_register_routes() -> RouteContribution | list[RouteContribution] | None:
+    """Contribute Starlette routes served next to ``/graphql`` (webhooks, exports, pages).
+
+    Called once when the app is created. Return a
+    :class:`~helpline.core.contributions.RouteContribution`. Paths must not clash with the core's
+    (``/graphql``, ``/healthz``).
+    """
+
+
+@hookspec
+def helpline_register_commands() -> CommandContribution | list[CommandContribution] | None:
+    """Contribute subcommands to the ``helpline`` CLI (``helpline sla check``...).
+
+    Called once when the CLI starts. Return a
+    :class:`~helpline.core.contributions.CommandContribution` wrapping a click command or group.
+    A name already taken stops the CLI with an error naming both owners.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Ticket lifecycle events: inside the change's transaction; raise to roll the change back
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def helpline_ticket_created(ticket: Ticket, actor: Actor) -> None:
+    """Called inside the transaction that created ``ticket`` (its first message already saved).
+
+    ``actor`` says who created it (a person, an automation or the system). Raise to veto the whole
+    creation; the caller sees an error naming your plugin. The return value is ignored.
+    """
+
+
+@hookspec
+def helpline_ticket_updated(ticket: Ticket, changes: dict[str, tuple[Any, Any]], actor: Actor) -> None:
+    """Called inside the transaction that changed one or more of ``ticket``'s fields.
+
+    ``changes`` maps each changed field name (``status``, ``priority``, ``team_id``,
+    ``assignee_id``, ``tags``, ``subject``, ``type``, ``category``, ``custom_fields``...) to its
+    ``(old, new)`` values; ``ticket`` already holds the new values and its new ``version``.
+    Called once per change, after the more specific events below. Raise to veto; return ignored.
+    """
+
+
+@hookspec
+def helpline_ticket_status_changed(ticket: Ticket, old: Status, new: Status, actor: Actor) -> None:
+    """Called inside the transaction that changed ``ticket.status`` from ``old`` to ``new``.
+
+    Also called for automatic changes (an agent's reply opening a new ticket, a customer's reply
+    reopening a pending one); ``actor`` is whoever caused it. Raise to veto the whole change; the
+    caller sees an error naming your plugin. The return value is ignored.
+    """
+
+
+@hookspec
+def helpline_ticket_assigned(
+    ticket: Ticket,
+    old_team_id: int | None,
+    new_team_id: int | None,
+    old_assignee_id: int | None,
+    new_assignee_id: int | None,
+    actor: Actor,
+) -> None:
+    """Called inside the transaction that changed ``ticket``'s team and/or assignee.
+
+    Ids are ``None`` for "nobody". Raise to veto; the return value is ignored.
+    """
+
+
+@hookspec
+def helpline_message_added(ticket: Ticket, message: Message, actor: Actor) -> None:
+    """Called inside the transaction that added ``message`` to ``ticket``.
+
+    ``message.internal`` tells a note from a public reply and ``message.source`` a human from an
+    automation, a bot or an automatic reply; ``message.author_id`` is ``None`` for non-human
+    sources. Status changes the message caused have already been announced. Not called for the
+    ticket's first message (see ``helpline_ticket_created``) nor for messages moved by a merge.
+    Raise to veto; the return value is ignored.
+    """
+
+
+@hookspec
+def helpline_ticket_merged(source: Ticket, target: Ticket, moved_message_ids: list[int], actor: Actor) -> None:
+    """Called inside the transaction that merged ``source`` into ``target``.
+
+    ``moved_message_ids`` are the messages now on ``target`` that came from ``source``;
+    ``source.status`` is ``merged``. Raise to veto; the return value is ignored.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Decisions: the first non-None answer wins
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def helpline_validate_transition(ticket: Ticket, old: Status, new: Status, actor: Actor) -> str | None:
+    """Decide whether ``ticket`` may move from ``old`` to ``new``; the core's own rules passed already.
+
+    Return a human-readable reason to refuse (the caller gets it as a userError with code
+    ``TRANSITION_REFUSED`` and nothing changes), or ``None`` to let other plugins decide. Stops at
+    the first non-``None`` result. May be ``async def``.
+    """

@@ -1,0 +1,1 @@
+"""Built-in plugins. Each uses only the public hooks, exactly as a third-party plugin would."""

@@ -1,0 +1,89 @@
+"""The per-request context: the runtime, the viewer, and a fresh set of DataLoaders.
+
+Resolvers reach everything through ``info.context``; plugins use :func:`viewer_of` and
+:func:`runtime_of` rather than reading the context's attributes directly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info
+
+from helpline.core.auth import Viewer, require_viewer
+from helpline.core.errors import Unauthenticated
+from helpline.core.models import Organization, Team, TicketTag, User
+from helpline.core.runtime import Runtime
+
+
+def _by_id_loader(model: Any) -> DataLoader[int, Any]:
+    async def load(ids: Sequence[int]) -> list[Any]:
+        rows = {row.id: row for row in await model.filter(id__in=list(set(ids)))}
+        return [rows.get(pk) for pk in ids]
+
+    return DataLoader(load_fn=load)
+
+
+async def _load_tags(ticket_ids: Sequence[int]) -> list[list[str]]:
+    tags: dict[int, list[str]] = {pk: [] for pk in ticket_ids}
+    for ticket_id, name in (
+        await TicketTag.filter(ticket_id__in=list(set(ticket_ids))).order_by("name").values_list("ticket_id", "name")
+    ):
+        tags[ticket_id].append(name)
+    return [tags[pk] for pk in ticket_ids]
+
+
+@dataclasses.dataclass
+class Loaders:
+    """One DataLoader per lookup, created per request so nothing leaks between viewers."""
+
+    users: DataLoader[int, User | None] = dataclasses.field(default_factory=lambda: _by_id_loader(User))
+    teams: DataLoader[int, Team | None] = dataclasses.field(default_factory=lambda: _by_id_loader(Team))
+    organizations: DataLoader[int, Organization | None] = dataclasses.field(
+        default_factory=lambda: _by_id_loader(Organization)
+    )
+    tags: DataLoader[int, list[str]] = dataclasses.field(default_factory=lambda: DataLoader(load_fn=_load_tags))
+    extra: dict[str, DataLoader[Any, Any]] = dataclasses.field(default_factory=dict)
+
+    def plugin_loader(self, key: str, load_fn: Any) -> DataLoader[Any, Any]:
+        """A per-request loader owned by a plugin, created on first use under ``key``."""
+        if key not in self.extra:
+            self.extra[key] = DataLoader(load_fn=load_fn)
+        return self.extra[key]
+
+
+@dataclasses.dataclass
+class HelplineContext:
+    """What every resolver gets as ``info.context``."""
+
+    runtime: Runtime
+    request: Any = None
+    response: Any = None
+    current_viewer: Viewer | None = None
+    auth_error: Unauthenticated | None = None
+    loaders: Loaders = dataclasses.field(default_factory=Loaders)
+
+    @property
+    def viewer(self) -> Viewer | None:
+        """The authenticated viewer, ``None`` when anonymous; re-raises a bad token's error."""
+        if self.auth_error is not None:
+            raise self.auth_error
+        return self.current_viewer
+
+
+def context_of(info: Info[Any, Any]) -> HelplineContext:
+    """The request's :class:`HelplineContext`."""
+    return info.context
+
+
+def viewer_of(info: Info[Any, Any]) -> Viewer:
+    """The authenticated viewer, or UNAUTHENTICATED."""
+    return require_viewer(context_of(info).viewer)
+
+
+def runtime_of(info: Info[Any, Any]) -> Runtime:
+    """The running Helpline (settings, plugins, clock)."""
+    return context_of(info).runtime

@@ -1,0 +1,122 @@
+"""Cursor pagination (``first``/``after``) over querysets, by keyset rather than OFFSET.
+
+A cursor encodes the last row's ordering value and id, so pages stay stable while rows are added,
+and the database seeks with an index instead of counting past skipped rows. ``id`` breaks ties.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import datetime as dt
+import enum
+import json
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+
+from helpline.core.errors import BadInput
+from helpline.core.runtime import Runtime
+
+ModelT = TypeVar("ModelT")
+
+
+@strawberry.type(description="Where a page is in the whole list.")
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+    start_cursor: str | None
+    has_previous_page: bool
+
+
+@dataclasses.dataclass
+class Page(Generic[ModelT]):
+    """One page of rows, their cursors, and the unpaged queryset (for ``totalCount``)."""
+
+    rows: list[ModelT]
+    cursors: list[str]
+    has_next: bool
+    has_previous: bool
+    total_queryset: QuerySet[Any]
+
+    def page_info(self) -> PageInfo:
+        """The GraphQL ``pageInfo`` of this page."""
+        return PageInfo(
+            has_next_page=self.has_next,
+            has_previous_page=self.has_previous,
+            start_cursor=self.cursors[0] if self.cursors else None,
+            end_cursor=self.cursors[-1] if self.cursors else None,
+        )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+def encode_cursor(order_value: Any, pk: int) -> str:
+    """An opaque cursor for the row with ordering value ``order_value`` and id ``pk``."""
+    return base64.urlsafe_b64encode(json.dumps([_plain(order_value), pk]).encode()).decode()
+
+
+def decode_cursor(cursor: str, is_datetime: bool) -> tuple[Any, int]:
+    """Reverse :func:`encode_cursor`; BAD_USER_INPUT for anything else."""
+    try:
+        value, pk = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+        if is_datetime:
+            value = dt.datetime.fromisoformat(value)
+        if not isinstance(pk, int):
+            raise ValueError
+        return value, pk
+    except (binascii.Error, UnicodeError, ValueError, TypeError):
+        raise BadInput(f"after: {cursor[:100]!r} is not a cursor from this list") from None
+
+
+def page_size(runtime: Runtime, first: int | None) -> int:
+    """``first`` checked against the configured cap (default when omitted)."""
+    if first is None:
+        return runtime.settings.default_page_size
+    if first < 0 or first > runtime.settings.max_page_size:
+        raise BadInput(f"first must be between 0 and {runtime.settings.max_page_size}, not {first}")
+    return first
+
+
+async def paginate(
+    runtime: Runtime,
+    queryset: QuerySet[Any],
+    *,
+    first: int | None,
+    after: str | None,
+    order_field: str = "id",
+    descending: bool = False,
+    is_datetime: bool = False,
+) -> Page[Any]:
+    """Fetch one page of ``queryset`` ordered by ``order_field`` then ``id`` (one SQL statement)."""
+    size = page_size(runtime, first)
+    paged = queryset
+    if after:
+        value, pk = decode_cursor(after, is_datetime)
+        op = "lt" if descending else "gt"
+        if order_field == "id":
+            paged = paged.filter(**{f"id__{op}": pk})
+        else:
+            paged = paged.filter(Q(**{f"{order_field}__{op}": value}) | Q(**{order_field: value, f"id__{op}": pk}))
+    prefix = "-" if descending else ""
+    ordering = [f"{prefix}{order_field}"] + ([f"{prefix}id"] if order_field != "id" else [])
+    rows = list(await paged.order_by(*ordering).limit(size + 1)) if size else []
+    has_next = len(rows) > size
+    rows = rows[:size]
+    cursors = [encode_cursor(getattr(row, order_field), row.id) for row in rows]
+    return Page(
+        rows=rows,
+        cursors=cursors,
+        has_next=has_next,
+        has_previous=after is not None,
+        total_queryset=queryset,
+    )

@@ -1,0 +1,371 @@
+"""The core's GraphQL types. Resolvers receive the Tortoise model instance as ``self``.
+
+``Ticket`` here is the base: the schema's real ``Ticket`` is built at composition time from this
+class plus the fields plugins contribute, so every reference to it is lazy (``TicketRef``).
+Relations resolve through the request's DataLoaders, so a page costs the same number of SQL
+statements whatever its size.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from helpline.core import auth
+from helpline.core.enums import (
+    Channel,
+    EventKind,
+    MessageSource,
+    Priority,
+    Role,
+    Status,
+    TicketType,
+)
+from helpline.core.errors import Forbidden
+from helpline.core.models import ApiToken as ApiTokenModel
+from helpline.core.models import Message as MessageModel
+from helpline.core.models import Organization as OrganizationModel
+from helpline.core.models import Team as TeamModel
+from helpline.core.models import TeamMembership
+from helpline.core.models import Ticket as TicketModel
+from helpline.core.models import TicketEvent as TicketEventModel
+from helpline.core.models import User as UserModel
+from helpline.schema.context import context_of, runtime_of, viewer_of
+from helpline.schema.ids import encode_id
+from helpline.schema.pagination import PageInfo, paginate
+
+if TYPE_CHECKING:
+    from helpline.schema.composed import Ticket
+
+TicketRef = Annotated["Ticket", strawberry.lazy("helpline.schema.composed")]
+
+TicketStatus = strawberry.enum(Status, name="TicketStatus", description="Where a ticket is in its lifecycle.")
+TicketPriority = strawberry.enum(Priority, name="TicketPriority")
+TicketChannel = strawberry.enum(Channel, name="Channel", description="Where a ticket or message came in.")
+TicketKind = strawberry.enum(TicketType, name="TicketType")
+UserRole = strawberry.enum(Role, name="Role")
+AuthorKind = strawberry.enum(
+    MessageSource,
+    name="MessageSource",
+    description="Whether a person, an automation, a bot or an automatic reply wrote it.",
+)
+TicketEventKind = strawberry.enum(EventKind, name="TicketEventKind")
+
+
+@strawberry.type(description="A customer company; members may share tickets.")
+class Organization:
+    name: str
+    shared_tickets: bool = strawberry.field(description="Members see each other's tickets.")
+    created_at: dt.datetime
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(encode_id("Organization", self.id))
+
+
+@strawberry.type(description="A group of agents tickets are routed to.")
+class Team:
+    name: str
+    description: str
+    created_at: dt.datetime
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(encode_id("Team", self.id))
+
+    @strawberry.field(description="Agents and admins in the team (staff only).")
+    async def members(self, info: Info) -> list[User]:
+        auth.require_staff(context_of(info).viewer)
+        user_ids = await TeamMembership.filter(team_id=self.id).values_list("user_id", flat=True)
+        return list(await UserModel.filter(id__in=list(user_ids)).order_by("name"))
+
+
+@strawberry.type(description="A person: admin, agent or customer.")
+class User:
+    name: str
+    role: UserRole
+    created_at: dt.datetime
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(encode_id("User", self.id))
+
+    @strawberry.field(description="Visible to staff and to the person themselves.")
+    def email(self, info: Info) -> str | None:
+        viewer = viewer_of(info)
+        return self.email if viewer.is_staff or viewer.user.id == self.id else None
+
+    @strawberry.field(description="Whether the account can sign in (staff only).")
+    def is_active(self, info: Info) -> bool | None:
+        return self.is_active if viewer_of(info).is_staff else None
+
+    @strawberry.field(description="VIP customers may get stricter service targets (staff only).")
+    def vip(self, info: Info) -> bool | None:
+        return self.vip if viewer_of(info).is_staff else None
+
+    @strawberry.field
+    async def organization(self, info: Info) -> Organization | None:
+        organization_id = self.organization_id
+        if organization_id is None:
+            return None
+        return await context_of(info).loaders.organizations.load(organization_id)
+
+
+@strawberry.type(description="A public reply or an internal note.")
+class Message:
+    body: str
+    internal: bool = strawberry.field(description="Internal notes are never shown to customers.")
+    source: AuthorKind
+    channel: TicketChannel
+    created_at: dt.datetime
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(encode_id("Message", self.id))
+
+    @strawberry.field(description="The person who wrote it; null for automations, bots and automatic replies.")
+    async def author(self, info: Info) -> User | None:
+        author_id = self.author_id
+        if author_id is None:
+            return None
+        return await context_of(info).loaders.users.load(author_id)
+
+    @strawberry.field
+    async def ticket(self, info: Info) -> TicketRef | None:
+        return await auth.visible_tickets(viewer_of(info)).get_or_none(id=self.ticket_id)
+
+
+@strawberry.type(description="One entry of a ticket's history: who changed what, when, old -> new.")
+class TicketEvent:
+    kind: TicketEventKind
+    field: str | None
+    actor_source: AuthorKind
+    actor_name: str
+    created_at: dt.datetime
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(encode_id("TicketEvent", self.id))
+
+    @strawberry.field(description="The value before the change (JSON).")
+    def old_value(self) -> JSON | None:
+        raw = self.old_value
+        return None if raw is None else json.loads(raw)
+
+    @strawberry.field(description="The value after the change (JSON).")
+    def new_value(self) -> JSON | None:
+        raw = self.new_value
+        return None if raw is None else json.loads(raw)
+
+    @strawberry.field
+    async def actor(self, info: Info) -> User | None:
+        actor_id = self.actor_id
+        return None if actor_id is None else await context_of(info).loaders.users.load(actor_id)
+
+    @strawberry.field(description="The message this event is about, if any.")
+    def message_id(self) -> strawberry.ID | None:
+        message_id = self.message_id
+        return None if message_id is None else strawberry.ID(encode_id("Message", message_id))
+
+
+@strawberry.type(description="An API token; the secret itself is shown only once, at creation.")
+class ApiToken:
+    name: str
+    prefix: str = strawberry.field(description="The first characters of the secret, to recognise it.")
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(encode_id("ApiToken", self.id))
+
+    @strawberry.field
+    async def user(self, info: Info) -> User | None:
+        return await context_of(info).loaders.users.load(self.user_id)
+
+
+def _edges_and_nodes(edge_type: Any, page: Any) -> tuple[list[Any], list[Any]]:
+    return [edge_type(cursor=cursor, node=row) for row, cursor in zip(page.rows, page.cursors, strict=True)], page.rows
+
+
+@strawberry.type
+class MessageEdge:
+    cursor: str
+    node: Message
+
+
+@strawberry.type
+class MessageConnection:
+    edges: list[MessageEdge]
+    nodes: list[Message]
+    page_info: PageInfo
+    _total: strawberry.Private[Any]
+
+    @strawberry.field
+    async def total_count(self) -> int:
+        return await self._total.count()
+
+
+@strawberry.type
+class TicketEventEdge:
+    cursor: str
+    node: TicketEvent
+
+
+@strawberry.type
+class TicketEventConnection:
+    edges: list[TicketEventEdge]
+    nodes: list[TicketEvent]
+    page_info: PageInfo
+    _total: strawberry.Private[Any]
+
+    @strawberry.field
+    async def total_count(self) -> int:
+        return await self._total.count()
+
+
+@strawberry.type
+class UserEdge:
+    cursor: str
+    node: User
+
+
+@strawberry.type
+class UserConnection:
+    edges: list[UserEdge]
+    nodes: list[User]
+    page_info: PageInfo
+    _total: strawberry.Private[Any]
+
+    @strawberry.field
+    async def total_count(self) -> int:
+        return await self._total.count()
+
+
+@strawberry.type
+class TicketEdge:
+    cursor: str
+    node: TicketRef
+
+
+@strawberry.type
+class TicketConnection:
+    edges: list[TicketEdge]
+    nodes: list[TicketRef]
+    page_info: PageInfo
+    _total: strawberry.Private[Any]
+
+    @strawberry.field(description="How many tickets match, across all pages.")
+    async def total_count(self) -> int:
+        return await self._total.count()
+
+
+def connection(connection_type: Any, edge_type: Any, page: Any) -> Any:
+    """Wrap a :class:`~helpline.schema.pagination.Page` in a GraphQL connection type."""
+    edges, nodes = _edges_and_nodes(edge_type, page)
+    return connection_type(edges=edges, nodes=nodes, page_info=page.page_info(), _total=page.total_queryset)
+
+
+@strawberry.type(name="Ticket", description="A customer's request and everything about its handling.")
+class TicketBase:
+    number: int = strawberry.field(description="The human number, shown as #1001.")
+    subject: str
+    status: TicketStatus
+    priority: TicketPriority
+    type: TicketKind | None
+    category: str | None
+    channel: TicketChannel
+    version: int = strawberry.field(
+        description="Grows with every change; pass it as expectedVersion to avoid overwriting."
+    )
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    solved_at: dt.datetime | None
+    closed_at: dt.datetime | None
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(encode_id("Ticket", self.id))
+
+    @strawberry.field
+    def custom_fields(self) -> JSON:
+        return self.custom_fields
+
+    @strawberry.field
+    async def tags(self, info: Info) -> list[str]:
+        return await context_of(info).loaders.tags.load(self.id)
+
+    @strawberry.field
+    async def requester(self, info: Info) -> User:
+        return await context_of(info).loaders.users.load(self.requester_id)
+
+    @strawberry.field
+    async def assignee(self, info: Info) -> User | None:
+        assignee_id = self.assignee_id
+        return None if assignee_id is None else await context_of(info).loaders.users.load(assignee_id)
+
+    @strawberry.field
+    async def team(self, info: Info) -> Team | None:
+        team_id = self.team_id
+        return None if team_id is None else await context_of(info).loaders.teams.load(team_id)
+
+    @strawberry.field
+    async def organization(self, info: Info) -> Organization | None:
+        organization_id = self.organization_id
+        if organization_id is None:
+            return None
+        return await context_of(info).loaders.organizations.load(organization_id)
+
+    @strawberry.field(description="The ticket this one was merged into, if it was merged.")
+    async def merged_into(self, info: Info) -> TicketRef | None:
+        target_id = self.merged_into_id
+        if target_id is None:
+            return None
+        return await auth.visible_tickets(viewer_of(info)).get_or_none(id=target_id)
+
+    @strawberry.field(description="The closed ticket this one follows up, if any.")
+    async def follow_up_of(self, info: Info) -> TicketRef | None:
+        previous_id = self.follow_up_of_id
+        if previous_id is None:
+            return None
+        return await auth.visible_tickets(viewer_of(info)).get_or_none(id=previous_id)
+
+    @strawberry.field(description="Messages the viewer may see, oldest first (customers never see internal notes).")
+    async def messages(self, info: Info, first: int | None = None, after: str | None = None) -> MessageConnection:
+        viewer = viewer_of(info)
+        queryset = MessageModel.filter(ticket_id=self.id)
+        condition = auth.message_visibility(viewer)
+        if condition is not None:
+            queryset = queryset.filter(condition)
+        page = await paginate(runtime_of(info), queryset, first=first, after=after)
+        return connection(MessageConnection, MessageEdge, page)
+
+    @strawberry.field(description="The ticket's history, oldest first (staff only).")
+    async def events(self, info: Info, first: int | None = None, after: str | None = None) -> TicketEventConnection:
+        viewer = viewer_of(info)
+        if not auth.can_see_staff_fields(viewer):
+            raise Forbidden("the event log is for agents and admins")
+        queryset = TicketEventModel.filter(ticket_id=self.id)
+        page = await paginate(runtime_of(info), queryset, first=first, after=after)
+        return connection(TicketEventConnection, TicketEventEdge, page)
+
+
+# Re-exported for plugin authors who annotate with the core models.
+__all__ = [
+    "ApiToken",
+    "ApiTokenModel",
+    "Message",
+    "Organization",
+    "OrganizationModel",
+    "TeamModel",
+    "TicketBase",
+    "TicketConnection",
+    "TicketModel",
+    "TicketRef",
+    "User",
+]
