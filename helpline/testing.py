@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -161,3 +162,33 @@ async def running_app(
         transport = httpx.ASGITransport(app=app)
         http = await stack.enter_async_context(httpx.AsyncClient(transport=transport, base_url="http://helpline.test"))
         yield HelplineClient(app, http)
+
+
+class _StatementCounter(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.statements: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        # Tortoise logs each statement it sends at DEBUG; skip its pool housekeeping lines.
+        if not message.startswith(("Created connection", "Closed connection")):
+            self.statements.append(message)
+
+
+@contextlib.contextmanager
+def count_statements() -> Iterator[list[str]]:
+    """Collect the SQL statements Tortoise sends while the block runs (for N+1 checks).
+
+    Yields a list that fills as statements run: ``len(statements)`` is the count.
+    """
+    logger = logging.getLogger("tortoise.db_client")
+    handler = _StatementCounter()
+    previous_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield handler.statements
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)

@@ -18,7 +18,7 @@ import hashlib
 import secrets
 from typing import TypeVar
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
 from helpline.core.actors import Actor
@@ -182,7 +182,7 @@ def message_visibility(viewer: Viewer) -> Q | None:
 
 def visible_messages(viewer: Viewer) -> QuerySet[Message]:
     """Messages the viewer may see, on tickets the viewer may see."""
-    queryset = Message.filter(ticket_id__in=visible_tickets(viewer).values("id"))
+    queryset = Message.filter(ticket_id__in=Subquery(visible_tickets(viewer).values("id")))
     condition = message_visibility(viewer)
     return queryset if condition is None else queryset.filter(condition)
 

@@ -52,6 +52,8 @@ class HelplinePlugins:
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
+        # Historic: every plugin registered from now on is asked to declare its own hooks.
+        self.pm.hook.helpline_add_hookspecs.call_historic(kwargs={"plugin_manager": self.pm})
         self._sources: dict[str, tuple[str, str]] = {}
 
     # -- loading ---------------------------------------------------------------------------
@@ -71,10 +73,19 @@ class HelplinePlugins:
         try:
             self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
-            raise PluginLoadError(f"plugin {getattr(exc, 'plugin', None)!r}: {exc}") from exc
+            name = self.pm.get_name(exc.plugin) or repr(exc.plugin)
+            raise PluginLoadError(
+                f"plugin {name!r}: {exc} (if it is another plugin's hook, mark it "
+                "@hookimpl(optionalhook=True) to load without that plugin)"
+            ) from exc
         for name, plugin in self.pm.list_name_plugin():
             for attr in dir(plugin):
-                if attr.startswith("helpline_") and not hasattr(self.pm.hook, attr):
+                # Unmarked functions named like hooks (pluggy ignores them); not helpline_plugin_name.
+                if (
+                    attr.startswith("helpline_")
+                    and callable(getattr(plugin, attr, None))
+                    and not hasattr(self.pm.hook, attr)
+                ):
                     raise PluginLoadError(f"plugin {name!r} implements unknown hook {attr!r}")
 
     @property

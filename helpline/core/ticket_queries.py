@@ -10,6 +10,7 @@ import datetime as dt
 import enum
 from typing import Any
 
+from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 
 from helpline.core import auth
@@ -76,5 +77,5 @@ def filtered_tickets(viewer: auth.Viewer, criteria: TicketFilter | None) -> Quer
         queryset = queryset.filter(**conditions)
     if criteria.tag:
         tagged = TicketTag.filter(name=criteria.tag.strip().lower()).values("ticket_id")
-        queryset = queryset.filter(id__in=tagged)
+        queryset = queryset.filter(id__in=Subquery(tagged))
     return queryset

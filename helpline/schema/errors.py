@@ -41,7 +41,9 @@ def _classify(error: GraphQLError) -> GraphQLError:
         if isinstance(original, PluginError):
             extensions["plugin"] = original.plugin
         return GraphQLError(original.message, nodes=error.nodes, path=error.path, extensions=extensions)
-    if original is not None:
+    bad_variable = error.path is None and error.message.startswith("Variable")
+    if original is not None and not bad_variable:
+        # Raised by our code (a resolver, an extension) and not on purpose: a bug. Log it; show nothing.
         logger.error("unexpected error in %s", ".".join(map(str, error.path or [])), exc_info=original)
         return GraphQLError(
             "Unexpected error.",
@@ -51,9 +53,10 @@ def _classify(error: GraphQLError) -> GraphQLError:
         )
     if error.extensions and "code" in error.extensions:
         return error
+    # Errors without a path come from the request itself: parsing, validation, variable values.
     if error.message.startswith("Syntax Error"):
         code = "GRAPHQL_PARSE_FAILED"
-    elif error.message.startswith("Variable"):
+    elif bad_variable:
         code = "BAD_USER_INPUT"
     else:
         code = "GRAPHQL_VALIDATION_FAILED"

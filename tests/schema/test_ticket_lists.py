@@ -1,0 +1,171 @@
+"""Ticket lists: filters, ordering, cursor pagination, total counts, and no N+1 queries."""
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from helpline.core.clock import FrozenClock
+from helpline.core.enums import Priority
+from helpline.core.models import Ticket, TicketTag
+from helpline.testing import HelplineClient, TestUser, count_statements
+from tests.core.test_tickets import create, reply
+
+PAGE = """
+query($first: Int, $after: String, $filter: TicketFilterInput, $order: TicketOrder) {
+  tickets(first: $first, after: $after, filter: $filter, orderBy: $order) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node { number subject status priority tags requester { name } assignee { name } team { name } } }
+  }
+}
+"""
+
+
+async def listing(client: HelplineClient, user: TestUser, **variables: Any) -> dict[str, Any]:
+    return (await client.data(PAGE, variables, user.token))["tickets"]  # type: ignore[no-any-return]
+
+
+def numbers(page: dict[str, Any]) -> list[int]:
+    return [edge["node"]["number"] for edge in page["edges"]]
+
+
+@pytest.fixture
+async def seeded(client: HelplineClient, admin: TestUser, customer: TestUser, clock: FrozenClock) -> dict[str, Any]:
+    """Six tickets an hour apart: priorities cycle, tags alternate, two are answered."""
+    created = []
+    for index in range(6):
+        ticket = await create(
+            client,
+            customer,
+            subject=f"Ticket {index} {'printer' if index % 2 else 'network'}",
+            priority=["LOW", "NORMAL", "HIGH"][index % 3],
+            tags=["even"] if index % 2 == 0 else ["odd"],
+        )
+        created.append(ticket)
+        clock.advance(hours=1)
+    await reply(client, admin, created[0]["id"], "answer")
+    await reply(client, admin, created[3]["id"], "answer")
+    return {"tickets": created}
+
+
+async def test_pages_walk_the_whole_list_without_gaps_or_repeats(
+    client: HelplineClient, admin: TestUser, seeded: dict[str, Any]
+) -> None:
+    seen: list[int] = []
+    after = None
+    pages = 0
+    while True:
+        page = await listing(client, admin, first=4, after=after, order={"field": "NUMBER", "direction": "ASC"})
+        assert page["totalCount"] == 6
+        seen += numbers(page)
+        pages += 1
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == [1001, 1002, 1003, 1004, 1005, 1006]
+    assert pages == 2
+
+
+async def test_default_order_is_newest_first(client: HelplineClient, admin: TestUser, seeded: dict[str, Any]) -> None:
+    assert numbers(await listing(client, admin)) == [1006, 1005, 1004, 1003, 1002, 1001]
+
+
+async def test_priority_order_breaks_ties_by_id_across_pages(
+    client: HelplineClient, admin: TestUser, seeded: dict[str, Any]
+) -> None:
+    order = {"field": "PRIORITY", "direction": "DESC"}
+    first = await listing(client, admin, first=3, order=order)
+    second = await listing(client, admin, first=3, order=order, after=first["pageInfo"]["endCursor"])
+    assert numbers(first) + numbers(second) == [1006, 1003, 1005, 1002, 1004, 1001]
+
+
+async def test_filters(client: HelplineClient, admin: TestUser, seeded: dict[str, Any]) -> None:
+    assert numbers(await listing(client, admin, filter={"status": ["OPEN"]})) == [1004, 1001]
+    assert numbers(await listing(client, admin, filter={"priority": ["HIGH"]})) == [1006, 1003]
+    assert numbers(await listing(client, admin, filter={"tag": "ODD"})) == [1006, 1004, 1002]
+    assert numbers(await listing(client, admin, filter={"subjectContains": "PRINTER"})) == [1006, 1004, 1002]
+    window = {"createdAfter": "2026-06-08T10:00:00+00:00", "createdBefore": "2026-06-08T12:00:00Z"}
+    assert numbers(await listing(client, admin, filter=window)) == [1003, 1002]
+    assert numbers(await listing(client, admin, filter={"status": ["NEW"], "priority": ["LOW"]})) == []
+    assert numbers(await listing(client, admin, filter={"status": ["NEW"], "priority": ["HIGH"]})) == [1006, 1003]
+    assert numbers(await listing(client, admin, filter={"unassigned": True})) == [1006, 1005, 1004, 1003, 1002, 1001]
+    requester = seeded["tickets"][0]["requester"]["id"]
+    assert len(numbers(await listing(client, admin, filter={"requesterIds": [requester]}))) == 6
+    updated = await listing(client, admin, filter={"updatedAfter": "2026-06-08T15:00:00Z"})
+    assert numbers(updated) == [1004, 1001], "the two answered tickets were updated last"
+
+
+async def test_filter_by_team_and_assignee(client: HelplineClient, admin: TestUser, customer: TestUser) -> None:
+    team = await client.data('mutation { createTeam(input: {name: "Ops"}) { team { id } } }', token=admin.token)
+    team_id = team["createTeam"]["team"]["id"]
+    admin_id = (await client.data("{ viewer { id } }", token=admin.token))["viewer"]["id"]
+    customer_id = (await client.data("{ viewer { id } }", token=customer.token))["viewer"]["id"]
+    await create(client, admin, requesterId=customer_id, teamId=team_id, assigneeId=admin_id)
+    await create(client, admin, requesterId=customer_id)
+    assert numbers(await listing(client, admin, filter={"teamIds": [team_id]})) == [1001]
+    assert numbers(await listing(client, admin, filter={"assigneeIds": [admin_id]})) == [1001]
+    assert numbers(await listing(client, admin, filter={"unassigned": True})) == [1002]
+
+
+async def test_page_size_is_capped(client: HelplineClient, admin: TestUser) -> None:
+    body = await client.post(PAGE, {"first": 101}, admin.token)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "between 0 and 100" in body["errors"][0]["message"]
+    body = await client.post(PAGE, {"first": -1}, admin.token)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_a_forged_cursor_is_bad_input(client: HelplineClient, admin: TestUser) -> None:
+    for cursor in ("nope", "W10=", "eyJhIjogMX0="):
+        body = await client.post(PAGE, {"after": cursor}, admin.token)
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", cursor
+
+
+async def _seed_many(count: int) -> None:
+    """Tickets straight into the tables, each with its own requester, assignee, team and tags."""
+    from helpline.core.enums import Role, Status
+    from helpline.core.models import Team, User
+
+    now = dt.datetime(2026, 6, 8, tzinfo=dt.UTC)
+    people = [
+        User(email=f"u{i}@example.com", name=f"U{i}", role=Role.AGENT, created_at=now, updated_at=now)
+        for i in range(count * 2)
+    ]
+    await User.bulk_create(people)
+    users = await User.filter(email__startswith="u").order_by("id")
+    await Team.bulk_create([Team(name=f"T{i}", created_at=now, updated_at=now) for i in range(count)])
+    teams = await Team.all().order_by("id")
+    await Ticket.bulk_create(
+        [
+            Ticket(
+                number=5000 + i,
+                subject=f"s{i}",
+                status=Status.OPEN,
+                priority=Priority.NORMAL,
+                requester_id=users[2 * i].id,
+                assignee_id=users[2 * i + 1].id,
+                team_id=teams[i].id,
+                created_at=now + dt.timedelta(minutes=i),
+                updated_at=now,
+                version=1,
+            )
+            for i in range(count)
+        ]
+    )
+    tickets = await Ticket.all()
+    await TicketTag.bulk_create([TicketTag(ticket_id=t.id, name=name) for t in tickets for name in ("a", "b")])
+
+
+async def test_statement_count_does_not_grow_with_page_size(client: HelplineClient, admin: TestUser) -> None:
+    await _seed_many(100)
+    counts = {}
+    for size in (10, 100):
+        with count_statements() as statements:
+            page = await listing(client, admin, first=size)
+        assert len(page["edges"]) == size
+        assert page["edges"][0]["node"]["tags"] == ["a", "b"]
+        assert page["edges"][0]["node"]["team"]["name"].startswith("T")
+        counts[size] = len(statements)
+    assert counts[10] == counts[100], counts
+    assert counts[10] <= 8, counts
