@@ -25,7 +25,7 @@ from helpline.core.enums import Role
 from helpline.core.errors import HelplineError, PluginLoadError, ValidationFailed
 from helpline.core.models import User
 from helpline.core.people import NewUser, create_user, issue_token
-from helpline.core.plugins import HelplinePlugins, load_plugins
+from helpline.core.plugins import BUILTIN_PLUGINS, HelplinePlugins, load_plugins
 from helpline.core.runtime import Runtime
 from helpline.core.tickets import ensure_counters
 
@@ -185,12 +185,18 @@ def schema() -> None:
 
 @schema.command("export")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
+@click.option(
+    "--builtin",
+    is_flag=True,
+    help="Every built-in plugin and nothing else, whatever is enabled: the checked-in schema.graphql.",
+)
 @click.pass_context
-def schema_export(ctx: click.Context, output: str | None) -> None:
+def schema_export(ctx: click.Context, output: str | None, builtin: bool) -> None:
     """Print the GraphQL SDL of the enabled plugins' schema."""
     from helpline.schema.compose import export_sdl
 
-    sdl = export_sdl(_plugins(ctx), _settings(ctx))
+    plugins = load_plugins(list(BUILTIN_PLUGINS)) if builtin else _plugins(ctx)
+    sdl = export_sdl(plugins, _settings(ctx))
     if output:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(sdl)

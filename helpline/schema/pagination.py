@@ -32,6 +32,16 @@ class PageInfo:
     has_previous_page: bool
 
 
+@strawberry.type(description="What every list has: where the page is, and how many match in all.")
+class CountedConnection:
+    page_info: PageInfo
+    _total: strawberry.Private[Any]
+
+    @strawberry.field(description="How many match, across all pages (counted only when asked for).")
+    async def total_count(self) -> int:
+        return await self._total.count()  # type: ignore[no-any-return]
+
+
 @dataclasses.dataclass
 class Page(Generic[ModelT]):
     """One page of rows, their cursors, and the unpaged queryset (for ``totalCount``)."""
@@ -120,3 +130,9 @@ async def paginate(
         has_previous=after is not None,
         total_queryset=queryset,
     )
+
+
+def connection(connection_type: Any, edge_type: Any, page: Page[Any]) -> Any:
+    """Wrap a :class:`Page` in a GraphQL connection type (a :class:`CountedConnection` with edges and nodes)."""
+    edges = [edge_type(cursor=cursor, node=row) for row, cursor in zip(page.rows, page.cursors, strict=True)]
+    return connection_type(edges=edges, nodes=page.rows, page_info=page.page_info(), _total=page.total_queryset)

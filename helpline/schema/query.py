@@ -19,7 +19,7 @@ from helpline.core.models import User as UserModel
 from helpline.core.ticket_queries import TicketFilter, TicketOrderField, filtered_tickets
 from helpline.schema.context import runtime_of, viewer_of
 from helpline.schema.ids import decode_id
-from helpline.schema.pagination import paginate
+from helpline.schema.pagination import connection, paginate
 from helpline.schema.types import (
     ApiToken,
     Message,
@@ -35,7 +35,6 @@ from helpline.schema.types import (
     UserConnection,
     UserEdge,
     UserRole,
-    connection,
 )
 
 OrderField = strawberry.enum(TicketOrderField, name="TicketOrderField")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -37,7 +37,7 @@ from helpline.core.models import TicketEvent as TicketEventModel
 from helpline.core.models import User as UserModel
 from helpline.schema.context import context_of, runtime_of, viewer_of
 from helpline.schema.ids import encode_id
-from helpline.schema.pagination import PageInfo, paginate
+from helpline.schema.pagination import CountedConnection, connection, paginate
 
 if TYPE_CHECKING:
     from helpline.schema.composed import Ticket
@@ -189,10 +189,6 @@ class ApiToken:
         return await context_of(info).loaders.users.load(self.user_id)
 
 
-def _edges_and_nodes(edge_type: Any, page: Any) -> tuple[list[Any], list[Any]]:
-    return [edge_type(cursor=cursor, node=row) for row, cursor in zip(page.rows, page.cursors, strict=True)], page.rows
-
-
 @strawberry.type
 class MessageEdge:
     cursor: str
@@ -200,15 +196,9 @@ class MessageEdge:
 
 
 @strawberry.type
-class MessageConnection:
+class MessageConnection(CountedConnection):
     edges: list[MessageEdge]
     nodes: list[Message]
-    page_info: PageInfo
-    _total: strawberry.Private[Any]
-
-    @strawberry.field
-    async def total_count(self) -> int:
-        return await self._total.count()
 
 
 @strawberry.type
@@ -218,15 +208,9 @@ class TicketEventEdge:
 
 
 @strawberry.type
-class TicketEventConnection:
+class TicketEventConnection(CountedConnection):
     edges: list[TicketEventEdge]
     nodes: list[TicketEvent]
-    page_info: PageInfo
-    _total: strawberry.Private[Any]
-
-    @strawberry.field
-    async def total_count(self) -> int:
-        return await self._total.count()
 
 
 @strawberry.type
@@ -236,15 +220,9 @@ class UserEdge:
 
 
 @strawberry.type
-class UserConnection:
+class UserConnection(CountedConnection):
     edges: list[UserEdge]
     nodes: list[User]
-    page_info: PageInfo
-    _total: strawberry.Private[Any]
-
-    @strawberry.field
-    async def total_count(self) -> int:
-        return await self._total.count()
 
 
 @strawberry.type
@@ -254,21 +232,9 @@ class TicketEdge:
 
 
 @strawberry.type
-class TicketConnection:
+class TicketConnection(CountedConnection):
     edges: list[TicketEdge]
     nodes: list[TicketRef]
-    page_info: PageInfo
-    _total: strawberry.Private[Any]
-
-    @strawberry.field(description="How many tickets match, across all pages.")
-    async def total_count(self) -> int:
-        return await self._total.count()
-
-
-def connection(connection_type: Any, edge_type: Any, page: Any) -> Any:
-    """Wrap a :class:`~helpline.schema.pagination.Page` in a GraphQL connection type."""
-    edges, nodes = _edges_and_nodes(edge_type, page)
-    return connection_type(edges=edges, nodes=nodes, page_info=page.page_info(), _total=page.total_queryset)
 
 
 @strawberry.type(name="Ticket", description="A customer's request and everything about its handling.")

@@ -17,7 +17,7 @@ def test_checked_in_sdl_is_up_to_date() -> None:
     expected = export_sdl(load_plugins(list(BUILTIN_PLUGINS)), Settings())
     assert SDL_PATH.read_text(encoding="utf-8") == expected, (
         "helpline/schema/schema.graphql is out of date: run "
-        "`HELPLINE_PLUGINS=all helpline schema export -o helpline/schema/schema.graphql`"
+        "`helpline schema export --builtin -o helpline/schema/schema.graphql`"
     )
 
 
