@@ -45,7 +45,9 @@ def tortoise_config(plugins: HelplinePlugins, database_url: str) -> dict[str, An
     """The Tortoise config: one app per ``helpline_register_models`` contribution."""
     apps: dict[str, dict[str, Any]] = {}
     owners: dict[str, str] = {}
-    for contributed in plugins.collect("helpline_register_models"):
+    # In loading order, core first: Tortoise puts a model in the first app whose module shows it,
+    # so a plugin's models module that imports core models must be read after the core's.
+    for contributed in reversed(plugins.collect("helpline_register_models")):
         models = contributed.value
         if not isinstance(models, ModelsContribution):
             raise PluginLoadError(

@@ -47,9 +47,13 @@ def helpline_add_hookspecs(plugin_manager: pluggy.PluginManager) -> None:
     """Declare hooks of your own, so other plugins can implement them.
 
     Called once, when your plugin is registered. Call
-    ``plugin_manager.add_hookspecs(your_hookspec_module)``. Other plugins may then implement your
-    hooks; they work whether or not your plugin is installed (an unknown hook implementation is
-    only an error when no plugin declares it). The return value is ignored.
+    ``plugin_manager.add_hookspecs(your_hookspec_module)``, and call your hooks like the core calls
+    its own (``runtime.plugins.broadcast(...)`` / ``first_answer(...)``). Other plugins may then
+    implement your hooks, whichever plugin loads first. An implementation of a hook that no enabled
+    plugin declares stops start-up like a misspelt hook, unless it is marked
+    ``@hookimpl(optionalhook=True)``: mark implementations of another plugin's hooks that way, so
+    your plugin also loads when that plugin is absent or disabled (they are then never called).
+    The return value is ignored.
     """
 
 
