@@ -92,7 +92,9 @@ async def healthz(_request: Request) -> Response:
 
 
 def _plugin_routes(plugins: HelplinePlugins) -> list[BaseRoute]:
+    """Every plugin's routes; a path taken by the core or by another plugin stops start-up."""
     routes: list[BaseRoute] = []
+    owners = dict.fromkeys(RESERVED_PATHS, "core")
     for contributed in plugins.collect("helpline_register_routes"):
         contribution = contributed.value
         if not isinstance(contribution, RouteContribution):
@@ -101,8 +103,11 @@ def _plugin_routes(plugins: HelplinePlugins) -> list[BaseRoute]:
             )
         for route in contribution.routes:
             path = getattr(route, "path", "")
-            if path in RESERVED_PATHS:
-                raise PluginLoadError(f"plugin {contributed.plugin!r}: the path {path!r} belongs to the core")
+            if path in owners:
+                raise PluginLoadError(
+                    f"route clash: the path {path!r} is served by both {owners[path]!r} and {contributed.plugin!r}"
+                )
+            owners[path] = contributed.plugin
             routes.append(route)
     return routes
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import asyncpg
 import click
+from tortoise.exceptions import BaseORMException
 
-from helpline.config import Settings, SettingsError, load_settings
+from helpline.config import Settings, SettingsError, load_settings, redact_url
 from helpline.core.contributions import CommandContribution
 from helpline.core.db import open_database
 from helpline.core.enums import Role
@@ -42,25 +45,46 @@ def _plugins(ctx: click.Context) -> HelplinePlugins:
 
 
 def run_with_database(settings: Settings, plugins: HelplinePlugins, work: Callable[[Runtime], Awaitable[T]]) -> T:
-    """Open the database (creating missing tables), run ``work``, close it: for CLI commands."""
+    """Open the database (creating missing tables), run ``work``, close it: for CLI commands.
+
+    A database that cannot be opened is a clear one-line error naming the (password-less) URL.
+    """
 
     async def main() -> T:
         async with open_database(plugins, settings.database_url, global_fallback=False):
             await ensure_counters()
             return await work(Runtime(settings=settings, plugins=plugins))
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except (BaseORMException, OSError, asyncpg.PostgresError) as exc:
+        raise click.ClickException(
+            f"cannot use the database {redact_url(settings.database_url)}: {exc or type(exc).__name__}"
+        ) from None
 
 
-async def bootstrap_admin(runtime: Runtime, email: str, name: str, *, only_if_empty: bool) -> str | None:
-    """Create the first admin and return their token secret; ``None`` when an admin exists already."""
+def ensure_port_free(host: str, port: int) -> None:
+    """Fail before doing anything when the port is taken, rather than after announcing a URL."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+async def bootstrap_admin(runtime: Runtime, email: str, name: str, *, only_if_empty: bool) -> tuple[str, str] | None:
+    """Create the first admin; return their stored e-mail and token secret (``None`` if an admin exists)."""
     if await User.filter(role=Role.ADMIN).exists():
         if only_if_empty:
             return None
         raise click.ClickException("an admin exists already; use 'helpline token create --email ...' instead")
-    user = await create_user(runtime, None, NewUser(email=email, name=name, role=Role.ADMIN), bootstrap=True)
+    try:
+        user = await create_user(runtime, None, NewUser(email=email, name=name, role=Role.ADMIN), bootstrap=True)
+    except ValidationFailed as exc:
+        raise click.ClickException(str(exc)) from None
     _token, secret = await issue_token(runtime, user, "first admin")
-    return secret
+    return user.email, secret
 
 
 def _print_admin_token(email: str, secret: str) -> None:
@@ -110,16 +134,22 @@ def serve(ctx: click.Context, host: str | None, port: int | None, admin_email: s
 
     from helpline.app import create_app
 
-    settings = _settings(ctx).replace(**{k: v for k, v in {"host": host, "port": port}.items() if v is not None})
-    secret = run_with_database(
+    try:
+        settings = _settings(ctx).replace(**{k: v for k, v in {"host": host, "port": port}.items() if v is not None})
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    ensure_port_free(settings.host, settings.port)
+    created = run_with_database(
         settings,
         _plugins(ctx),
         lambda rt: bootstrap_admin(rt, admin_email, "Admin", only_if_empty=True),
     )
-    if secret is not None:
-        _print_admin_token(admin_email, secret)
+    if created is not None:
+        _print_admin_token(*created)
     app = create_app(settings)
-    click.echo(f"Helpline on http://{settings.host}:{settings.port}/graphql (database: {settings.database_url})")
+    click.echo(
+        f"Helpline on http://{settings.host}:{settings.port}/graphql (database: {redact_url(settings.database_url)})"
+    )
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, lifespan="on")
 
 
@@ -129,16 +159,13 @@ def serve(ctx: click.Context, host: str | None, port: int | None, admin_email: s
 @click.pass_context
 def init(ctx: click.Context, email: str, name: str) -> None:
     """Create the database and the first admin; print the admin's API token once."""
-    try:
-        secret = run_with_database(
-            _settings(ctx),
-            _plugins(ctx),
-            lambda rt: bootstrap_admin(rt, email, name, only_if_empty=False),
-        )
-    except ValidationFailed as exc:
-        raise click.ClickException(str(exc)) from None
-    assert secret is not None
-    _print_admin_token(email, secret)
+    created = run_with_database(
+        _settings(ctx),
+        _plugins(ctx),
+        lambda rt: bootstrap_admin(rt, email, name, only_if_empty=False),
+    )
+    assert created is not None  # only_if_empty=False raises instead of returning None
+    _print_admin_token(*created)
 
 
 @cli.group()
@@ -222,12 +249,18 @@ def add_plugin_commands(group: click.Group, plugins: HelplinePlugins) -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Entry point: load settings and plugins, add plugin commands, run the CLI."""
+    """Entry point: add the configured plugins' commands, then run the CLI.
+
+    Plugin commands come from the plugins configured in the environment and ``helpline.toml``.
+    When those settings are broken, the CLI still starts (``--help``, ``--config``, ``--plugins``
+    can fix things) and the group callback reports the problem if it persists.
+    """
     try:
-        settings = load_settings()
-        plugins = load_plugins(settings.plugins)
-        add_plugin_commands(cli, plugins)
-    except (SettingsError, HelplineError) as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
+        add_plugin_commands(cli, load_plugins(load_settings().plugins))
+    except PluginLoadError as exc:
+        if "both" in str(exc):  # two plugins claim one command name: a real conflict, say so now
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+    except (SettingsError, HelplineError):
+        pass
     return cli.main(args=argv, obj=None, standalone_mode=True)

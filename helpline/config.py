@@ -16,6 +16,8 @@ from typing import Any
 
 DEFAULT_DATABASE_URL = "sqlite://helpline.db"
 ALL_BUILTIN = "all"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+MAX_PORT = 65_535
 
 
 class SettingsError(ValueError):
@@ -85,10 +87,14 @@ def _coerce(name: str, value: Any) -> Any:
             raise SettingsError(f"{name} must be a whole number, not {value!r}") from None
         if number <= 0:
             raise SettingsError(f"{name} must be positive, not {number}")
+        if name == "port" and number > MAX_PORT:
+            raise SettingsError(f"port must be at most {MAX_PORT}, not {number}")
         return number
     if not isinstance(value, str):
         raise SettingsError(f"{name} must be a string, not {value!r}")
-    return value
+    if name == "log_level" and value.lower() not in LOG_LEVELS:
+        raise SettingsError(f"log_level must be one of {', '.join(LOG_LEVELS)}, not {value!r}")
+    return value.lower() if name == "log_level" else value
 
 
 def _build(raw: Mapping[str, Any]) -> Settings:
@@ -128,3 +134,13 @@ def load_settings(
             raw[name] = environ[env_name]
     raw.update({name: value for name, value in overrides.items() if value is not None})
     return _build(raw)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``, for printing and logging."""
+    scheme, separator, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not separator or not at or ":" not in credentials:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"

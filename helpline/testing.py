@@ -64,6 +64,9 @@ async def test_database() -> AsyncIterator[str]:
         await connection.close()
 
 
+test_database.__test__ = False  # type: ignore[attr-defined]  # a helper, not a pytest test
+
+
 @dataclasses.dataclass
 class TestUser:
     """A person created for a test, with a working API token."""

@@ -9,11 +9,13 @@ from __future__ import annotations
 import contextlib
 import urllib.parse
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.context import TortoiseContext
+from tortoise.exceptions import ConfigurationError
 from tortoise.transactions import in_transaction
 
 from helpline.core.contributions import ModelsContribution
@@ -45,9 +47,9 @@ def tortoise_config(plugins: HelplinePlugins, database_url: str) -> dict[str, An
     """The Tortoise config: one app per ``helpline_register_models`` contribution."""
     apps: dict[str, dict[str, Any]] = {}
     owners: dict[str, str] = {}
-    # In loading order, core first: Tortoise puts a model in the first app whose module shows it,
-    # so a plugin's models module that imports core models must be read after the core's.
-    for contributed in reversed(plugins.collect("helpline_register_models")):
+    # collect() gives loading order, core first: Tortoise puts a model in the first app whose module
+    # shows it, so a plugin's models module that imports core models must be read after the core's.
+    for contributed in plugins.collect("helpline_register_models"):
         models = contributed.value
         if not isinstance(models, ModelsContribution):
             raise PluginLoadError(
@@ -82,19 +84,31 @@ async def open_database(
     ``global_fallback`` lets other tasks (a server's request tasks) use this context; only one
     such context may be open per process at a time.
     """
+    _check_sqlite_folder(database_url)
     context = TortoiseContext()
     with context:
-        await context.init(
-            config=tortoise_config(plugins, database_url),
-            _create_db=False,
-            _enable_global_fallback=global_fallback,
-        )
         try:
+            # Inside the try: a failed init has opened connections (aiosqlite's thread) to close.
+            await context.init(
+                config=tortoise_config(plugins, database_url),
+                _create_db=False,
+                _enable_global_fallback=global_fallback,
+            )
             if create_schema:
                 await context.generate_schemas(safe=True)
             yield context
         finally:
             await context.close_connections()
+
+
+def _check_sqlite_folder(database_url: str) -> None:
+    """Refuse an SQLite file in a folder that does not exist, before aiosqlite starts its thread
+    (a failed connect leaves that thread reporting into a closed event loop)."""
+    if not database_url.startswith("sqlite://"):
+        return
+    path = database_url[len("sqlite://") :].split("?", 1)[0]
+    if path and path != ":memory:" and not Path(path).expanduser().parent.is_dir():
+        raise ConfigurationError(f"the folder of the SQLite file {path!r} does not exist")
 
 
 def transaction() -> contextlib.AbstractAsyncContextManager[BaseDBAsyncClient]:

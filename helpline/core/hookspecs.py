@@ -178,6 +178,8 @@ def helpline_ticket_merged(source: Ticket, target: Ticket, moved_message_ids: li
 def helpline_validate_transition(ticket: Ticket, old: Status, new: Status, actor: Actor) -> str | None:
     """Decide whether ``ticket`` may move from ``old`` to ``new``; the core's own rules passed already.
 
+    ``ticket`` shows the other field changes of the same update already applied (a rule such as
+    "solving needs a category" sees the category set in that update); ``ticket.status`` is ``old``.
     Return a human-readable reason to refuse (the caller gets it as a userError with code
     ``TRANSITION_REFUSED`` and nothing changes), or ``None`` to let other plugins decide. Stops at
     the first non-``None`` result. May be ``async def``.

@@ -104,17 +104,19 @@ class HelplinePlugins:
 
     # -- calling ---------------------------------------------------------------------------
 
-    def _impls(self, hook_name: str) -> list[pluggy.HookImpl]:
+    def _impls(self, hook_name: str, *, loading_order: bool = False) -> list[pluggy.HookImpl]:
         caller = getattr(self.pm.hook, hook_name, None)
         if caller is None:
             return []
-        # pluggy calls the most recently registered implementation first; so do we.
-        return list(reversed(caller.get_hookimpls()))
+        impls = list(caller.get_hookimpls())
+        # Events and decisions go as pluggy goes (most recently registered first, tryfirst/trylast
+        # honoured); contributions are collected in loading order, core first.
+        return impls if loading_order else list(reversed(impls))
 
     def collect(self, hook_name: str, **kwargs: Any) -> list[Contributed]:
-        """Call a ``register`` hook on every plugin; flatten lists; drop ``None``; keep names."""
+        """Call a ``register`` hook on every plugin in loading order; flatten lists; drop ``None``; keep names."""
         contributions: list[Contributed] = []
-        for impl in self._impls(hook_name):
+        for impl in self._impls(hook_name, loading_order=True):
             try:
                 result = impl.function(*(kwargs[arg] for arg in impl.argnames))
             except Exception as exc:
@@ -189,7 +191,7 @@ def load_plugins(enabled: Sequence[str] | None = None, extra: Iterable[object] =
         wanted = [name for name in dict.fromkeys(enabled) if name not in ESSENTIAL_PLUGINS]
         unknown = [name for name in wanted if name not in BUILTIN_PLUGINS and name not in entry_points]
         if unknown:
-            known = ", ".join(sorted({*BUILTIN_PLUGINS, *entry_points})) or "none installed"
+            known = ", ".join(sorted({*BUILTIN_PLUGINS, *entry_points})) or "none besides core, which is always on"
             raise PluginLoadError(f"unknown plugin(s) {', '.join(unknown)} (available: {known})")
     else:
         wanted = [*BUILTIN_PLUGINS, *(name for name in entry_points if name not in BUILTIN_PLUGINS)]

@@ -429,6 +429,10 @@ async def update_ticket(
             await _check_assignment(team_id, assignee_id)
         values = {name: new for name, (_old, new) in diff.items()}
         if "status" in diff:
+            # Plugins judge the ticket as it would be: the update's other changes already applied.
+            for name, value in values.items():
+                if name != "status":
+                    setattr(ticket, name, value)
             await _check_transition(rt, ticket, diff["status"][1], acting)
             values.update(_status_timestamps(diff["status"][1], now))
         old_tags = await tags_of(ticket.id) if new_tags is not None else None

@@ -87,3 +87,9 @@ def viewer_of(info: Info[Any, Any]) -> Viewer:
 def runtime_of(info: Info[Any, Any]) -> Runtime:
     """The running Helpline (settings, plugins, clock)."""
     return context_of(info).runtime
+
+
+def loader_of(info: Info[Any, Any], key: str, load_fn: Any) -> DataLoader[Any, Any]:
+    """A per-request DataLoader for a plugin, created on first use under ``key`` (prefix it with your
+    plugin's name). ``load_fn`` takes a list of keys and returns the values in the same order."""
+    return context_of(info).loaders.plugin_loader(key, load_fn)

@@ -12,14 +12,16 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import strawberry
 from graphql import GraphQLError
 
-from helpline.core.errors import HelplineError, PluginError, UserError
+from helpline.core.errors import HelplineError, PluginError, UserError, ValidationFailed
 
 logger = logging.getLogger("helpline.graphql")
+T = TypeVar("T")
 
 
 @strawberry.type(name="UserError", description="An expected problem with one input field; nothing was changed.")
@@ -32,6 +34,18 @@ class UserErrorType:
     def from_core(cls, error: UserError) -> UserErrorType:
         """Convert the core's :class:`UserError`."""
         return cls(field=list(error.field), message=error.message, code=error.code)
+
+
+async def attempt(action: Awaitable[T]) -> tuple[T | None, list[UserErrorType]]:
+    """Run a service call for a mutation; turn :class:`ValidationFailed` into userErrors.
+
+    Returns ``(result, [])`` on success and ``(None, user_errors)`` when the input was refused (the
+    service wrote nothing). Other errors propagate and become top-level GraphQL errors.
+    """
+    try:
+        return await action, []
+    except ValidationFailed as exc:
+        return None, [UserErrorType.from_core(error) for error in exc.errors]
 
 
 def _classify(error: GraphQLError) -> GraphQLError:

@@ -8,8 +8,7 @@ change nothing.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -17,9 +16,8 @@ from strawberry.types import Info
 
 from helpline.core import people, tickets
 from helpline.core.enums import Channel, Priority, Role
-from helpline.core.errors import ValidationFailed
 from helpline.schema.context import runtime_of, viewer_of
-from helpline.schema.errors import UserErrorType
+from helpline.schema.errors import UserErrorType, attempt
 from helpline.schema.ids import decode_id, decode_optional_id
 from helpline.schema.types import (
     ApiToken,
@@ -34,16 +32,6 @@ from helpline.schema.types import (
     User,
     UserRole,
 )
-
-T = TypeVar("T")
-
-
-async def attempt(action: Awaitable[T]) -> tuple[T | None, list[UserErrorType]]:
-    """Run a service call; turn :class:`ValidationFailed` into userErrors (nothing was written)."""
-    try:
-        return await action, []
-    except ValidationFailed as exc:
-        return None, [UserErrorType.from_core(error) for error in exc.errors]
 
 
 def _given(value: Any) -> Any:

@@ -12,12 +12,15 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pluggy
 import pytest
 import strawberry
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
-from helpline import SchemaContribution, create_app, hookimpl, hookspec
+from helpline import RouteContribution, SchemaContribution, create_app, hookimpl, hookspec
 from helpline.config import Settings
 from helpline.core import plugins as plugins_module
 from helpline.core.errors import PluginLoadError
@@ -375,3 +378,29 @@ def test_an_implementation_that_does_not_match_a_declared_hook_is_refused() -> N
     # error starts with the greeter, and pluggy's text names the implementation at fault.
     with pytest.raises(PluginLoadError, match=r"(?s)Error registering plugin 'greeter'.*'misspelt_listener'.*nme"):
         load_plugins([], extra=[MisspeltListener(), Greeter()])
+
+
+class _RoutePlugin:
+    """Serves one path; two of these (or one on a core path) must not start."""
+
+    def __init__(self, name: str, path: str) -> None:
+        self.helpline_plugin_name = name
+        self.path = path
+
+    @hookimpl
+    def helpline_register_routes(self) -> RouteContribution:
+        async def hello(_request: Any) -> PlainTextResponse:
+            return PlainTextResponse(self.helpline_plugin_name)
+
+        return RouteContribution(routes=[Route(self.path, hello)])
+
+
+def test_a_route_clash_names_both_plugins() -> None:
+    with pytest.raises(PluginLoadError, match=r"'/hello'.*'first'.*'second'"):
+        create_app(
+            plugins=[],
+            database_url="sqlite://:memory:",
+            extra_plugins=[_RoutePlugin("first", "/hello"), _RoutePlugin("second", "/hello")],
+        )
+    with pytest.raises(PluginLoadError, match=r"'/graphql'.*'core'.*'greedy'"):
+        create_app(plugins=[], database_url="sqlite://:memory:", extra_plugins=[_RoutePlugin("greedy", "/graphql")])

@@ -14,10 +14,9 @@ from strawberry.types import Info
 
 from helpline.core import auth
 from helpline.core.models import User as UserModel
-from helpline.schema.context import context_of, runtime_of, viewer_of
-from helpline.schema.errors import UserErrorType
+from helpline.schema.context import loader_of, runtime_of, viewer_of
+from helpline.schema.errors import UserErrorType, attempt
 from helpline.schema.ids import decode_id
-from helpline.schema.mutation import attempt
 from helpline.schema.types import TicketRef, User
 from helpline_example_plugin import service
 
@@ -27,7 +26,7 @@ LOADER_KEY = "example_watchers.watchers"
 async def visible_watchers(ticket: Any, info: Info) -> list[UserModel]:
     """The ticket's watchers the viewer may see, batched per request through a DataLoader."""
     viewer = viewer_of(info)
-    loader = context_of(info).loaders.plugin_loader(LOADER_KEY, service.watchers_of)
+    loader = loader_of(info, LOADER_KEY, service.watchers_of)
     return [user for user in await loader.load(ticket.id) if auth.can_see_user(viewer, user)]
 
 
