@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -44,6 +44,21 @@ if TYPE_CHECKING:
 
 TicketRef = Annotated["Ticket", strawberry.lazy("helpline.schema.composed")]
 
+
+def global_id(type_name: str) -> Any:
+    """The ``id`` field of a type whose rows are Tortoise models: the opaque global id of the row."""
+
+    def resolve(root: Any) -> strawberry.ID:
+        return strawberry.ID(encode_id(type_name, root.id))
+
+    return strawberry.field(resolver=resolve, description=f"Opaque global id of the {type_name}.")
+
+
+async def load_organization(info: Info, organization_id: int | None) -> Organization | None:
+    """The organization with ``organization_id`` through the request's loader (``None`` passes through)."""
+    return None if organization_id is None else await context_of(info).loaders.organizations.load(organization_id)
+
+
 TicketStatus = strawberry.enum(Status, name="TicketStatus", description="Where a ticket is in its lifecycle.")
 TicketPriority = strawberry.enum(Priority, name="TicketPriority")
 TicketChannel = strawberry.enum(Channel, name="Channel", description="Where a ticket or message came in.")
@@ -63,9 +78,7 @@ class Organization:
     shared_tickets: bool = strawberry.field(description="Members see each other's tickets.")
     created_at: dt.datetime
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(encode_id("Organization", self.id))
+    id: strawberry.ID = global_id("Organization")
 
 
 @strawberry.type(description="A group of agents tickets are routed to.")
@@ -74,9 +87,7 @@ class Team:
     description: str
     created_at: dt.datetime
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(encode_id("Team", self.id))
+    id: strawberry.ID = global_id("Team")
 
     @strawberry.field(description="Agents and admins in the team (staff only).")
     async def members(self, info: Info) -> list[User]:
@@ -91,9 +102,7 @@ class User:
     role: UserRole
     created_at: dt.datetime
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(encode_id("User", self.id))
+    id: strawberry.ID = global_id("User")
 
     @strawberry.field(description="Visible to staff and to the person themselves.")
     def email(self, info: Info) -> str | None:
@@ -110,10 +119,7 @@ class User:
 
     @strawberry.field
     async def organization(self, info: Info) -> Organization | None:
-        organization_id = self.organization_id
-        if organization_id is None:
-            return None
-        return await context_of(info).loaders.organizations.load(organization_id)
+        return await load_organization(info, self.organization_id)
 
 
 @strawberry.type(description="A public reply or an internal note.")
@@ -124,9 +130,7 @@ class Message:
     channel: TicketChannel
     created_at: dt.datetime
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(encode_id("Message", self.id))
+    id: strawberry.ID = global_id("Message")
 
     @strawberry.field(description="The person who wrote it; null for automations, bots and automatic replies.")
     async def author(self, info: Info) -> User | None:
@@ -148,9 +152,7 @@ class TicketEvent:
     actor_name: str
     created_at: dt.datetime
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(encode_id("TicketEvent", self.id))
+    id: strawberry.ID = global_id("TicketEvent")
 
     @strawberry.field(description="The value before the change (JSON).")
     def old_value(self) -> JSON | None:
@@ -180,9 +182,7 @@ class ApiToken:
     created_at: dt.datetime
     revoked_at: dt.datetime | None
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(encode_id("ApiToken", self.id))
+    id: strawberry.ID = global_id("ApiToken")
 
     @strawberry.field
     async def user(self, info: Info) -> User | None:
@@ -254,9 +254,7 @@ class TicketBase:
     solved_at: dt.datetime | None
     closed_at: dt.datetime | None
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(encode_id("Ticket", self.id))
+    id: strawberry.ID = global_id("Ticket")
 
     @strawberry.field
     def custom_fields(self) -> JSON:
@@ -282,10 +280,7 @@ class TicketBase:
 
     @strawberry.field
     async def organization(self, info: Info) -> Organization | None:
-        organization_id = self.organization_id
-        if organization_id is None:
-            return None
-        return await context_of(info).loaders.organizations.load(organization_id)
+        return await load_organization(info, self.organization_id)
 
     @strawberry.field(description="The ticket this one was merged into, if it was merged.")
     async def merged_into(self, info: Info) -> TicketRef | None:
