@@ -4,6 +4,9 @@ The public surface for plugin authors and embedding applications. Import from he
 ``helpline.core`` / ``helpline.schema`` modules); everything else is internal.
 """
 
+# Defined before the imports below, so modules they import may read it while the package loads.
+__version__ = "0.1.0"
+
 from helpline.app import create_app
 from helpline.core.actors import Actor
 from helpline.core.contributions import (
@@ -13,8 +16,6 @@ from helpline.core.contributions import (
     SchemaContribution,
 )
 from helpline.core.hookspecs import hookimpl, hookspec
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Actor",

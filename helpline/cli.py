@@ -150,6 +150,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, admin_email: s
     click.echo(
         f"Helpline on http://{settings.host}:{settings.port}/graphql (database: {redact_url(settings.database_url)})"
     )
+    click.echo(f"Plugins: {', '.join(_plugins(ctx).names)}")
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, lifespan="on")
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 DEFAULT_DATABASE_URL = "sqlite://helpline.db"
 ALL_BUILTIN = "all"
+NO_PLUGINS = "none"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 MAX_PORT = 65_535
 
@@ -28,8 +29,9 @@ class SettingsError(ValueError):
 class Settings:
     """Everything a deployment can configure.
 
-    ``plugins`` is either ``None`` (every built-in plugin plus every installed third-party plugin)
-    or the exact list of plugin names to enable. The essential ``core`` plugin is always on.
+    ``plugins`` is either ``None`` (every built-in plugin plus every installed third-party plugin:
+    ``all``, the default) or the exact list of plugin names to enable; an empty list, an empty
+    string or ``none`` enable the essential ``core`` plugin alone, which is always on.
     ``agents_see_all_tickets``: when false (the default), agents see the tickets of their teams,
     the tickets assigned to them and the triage queue (tickets with no team yet).
     """
@@ -65,8 +67,10 @@ def _coerce(name: str, value: Any) -> Any:
         if value is None:
             return None
         if isinstance(value, str):
-            if value.strip().lower() in ("", ALL_BUILTIN):
+            if value.strip().lower() == ALL_BUILTIN:
                 return None
+            if value.strip().lower() in ("", NO_PLUGINS):
+                return ()  # like `plugins = []` in helpline.toml: the core alone
             value = value.split(",")
         if not isinstance(value, list | tuple):
             raise SettingsError("plugins must be a list of plugin names or 'all'")

@@ -6,10 +6,11 @@ It cannot be disabled.
 
 from __future__ import annotations
 
+from helpline import __version__  # the core plugin is versioned with Helpline
 from helpline.core.contributions import ModelsContribution
 from helpline.core.hookspecs import hookimpl
 
-__version__ = "1"
+__all__ = ["__version__", "helpline_register_models"]
 
 
 @hookimpl

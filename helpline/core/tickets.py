@@ -34,7 +34,7 @@ from helpline.core.enums import (
     Status,
     TicketType,
 )
-from helpline.core.errors import Conflict, Forbidden, NotFound
+from helpline.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from helpline.core.models import (
     Counter,
     Message,
@@ -74,6 +74,7 @@ class NewTicket:
     requester_id: int | None = None
     team_id: int | None = None
     assignee_id: int | None = None
+    follow_up_of_id: int | None = None
 
 
 @dataclasses.dataclass
@@ -230,6 +231,7 @@ async def create_ticket(
             team_id=data.team_id,
             assignee_id=data.assignee_id,
             custom_fields=custom_fields,
+            follow_up_of_id=data.follow_up_of_id,
             version=1,
             created_at=now,
             updated_at=now,
@@ -257,6 +259,7 @@ async def create_ticket(
             "team_id": data.team_id,
             "assignee_id": data.assignee_id,
             "tags": tags,
+            "follow_up_of_id": data.follow_up_of_id,
         }
         await _event(
             ticket,
@@ -494,7 +497,7 @@ async def add_message(
                     f"ticket #{ticket.number} is closed; it cannot take new messages",
                     "TICKET_CLOSED",
                 )
-            return await _follow_up(rt, ticket, body, channel, acting, now, viewer)
+            return await _follow_up(rt, ticket, body, channel, acting, now)
 
         message = await Message.create(
             ticket_id=ticket.id,
@@ -539,9 +542,17 @@ async def _follow_up(
     channel: Channel,
     acting: Actor,
     now: dt.datetime,
-    viewer: auth.Viewer | None,
 ) -> tuple[Message, Ticket]:
-    """A customer wrote to a closed ticket: open a follow-up that links back to it."""
+    """A customer wrote to a closed ticket: open a follow-up that links back to it.
+
+    The follow-up keeps the closed ticket's subject, priority, type, category, tags, team and
+    (while they may still hold it) assignee, so it lands with the people who know the history.
+    """
+    assignee_id = closed.assignee_id
+    try:
+        await _check_assignment(closed.team_id, assignee_id)
+    except ValidationFailed:
+        assignee_id = None  # left, deactivated or moved teams: route to the team instead
     data = NewTicket(
         subject=closed.subject,
         description=body,
@@ -552,17 +563,12 @@ async def _follow_up(
         tags=await tags_of(closed.id),
         requester_id=acting.user_id,
         team_id=closed.team_id,
+        assignee_id=assignee_id,
+        follow_up_of_id=closed.id,
     )
     follow_up = await create_ticket(rt, data, viewer=None, actor=acting)
-    follow_up.follow_up_of_id = closed.id
-    await follow_up.save(update_fields=["follow_up_of_id"])
     await _event(
-        closed,
-        acting,
-        EventKind.FOLLOW_UP_CREATED,
-        now,
-        field="follow_up",
-        new_value=_json_value(follow_up.number),
+        closed, acting, EventKind.FOLLOW_UP_CREATED, now, field="follow_up", new_value=_json_value(follow_up.number)
     ).save()
     message = await Message.filter(ticket_id=follow_up.id).order_by("id").first()
     assert message is not None  # created with the ticket, in this transaction

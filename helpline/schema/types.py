@@ -36,6 +36,7 @@ from helpline.core.models import Ticket as TicketModel
 from helpline.core.models import TicketEvent as TicketEventModel
 from helpline.core.models import User as UserModel
 from helpline.schema.context import context_of, runtime_of, viewer_of
+from helpline.schema.event_values import api_field_name, api_value
 from helpline.schema.ids import encode_id
 from helpline.schema.pagination import CountedConnection, connection, paginate
 
@@ -147,22 +148,23 @@ class Message:
 @strawberry.type(description="One entry of a ticket's history: who changed what, when, old -> new.")
 class TicketEvent:
     kind: TicketEventKind
-    field: str | None
     actor_source: AuthorKind
-    actor_name: str
+    actor_name: str = strawberry.field(description="Label of a non-human actor (rule or plugin); empty for people.")
     created_at: dt.datetime
 
     id: strawberry.ID = global_id("TicketEvent")
 
-    @strawberry.field(description="The value before the change (JSON).")
-    def old_value(self) -> JSON | None:
-        raw = self.old_value
-        return None if raw is None else json.loads(raw)
+    @strawberry.field(description="The ticket field that changed, as the API names it (e.g. assigneeId).")
+    def field(self) -> str | None:
+        return None if self.field is None else api_field_name(self.field)
 
-    @strawberry.field(description="The value after the change (JSON).")
+    @strawberry.field(description="The value before the change, in the API's spelling (ids are global ids).")
+    def old_value(self) -> JSON | None:
+        return None if self.old_value is None else api_value(self.field, json.loads(self.old_value))
+
+    @strawberry.field(description="The value after the change, in the API's spelling (ids are global ids).")
     def new_value(self) -> JSON | None:
-        raw = self.new_value
-        return None if raw is None else json.loads(raw)
+        return None if self.new_value is None else api_value(self.field, json.loads(self.new_value))
 
     @strawberry.field
     async def actor(self, info: Info) -> User | None:

@@ -137,11 +137,17 @@ async def test_customer_reply_to_closed_ticket_opens_a_linked_follow_up(
     client: HelplineClient, admin: TestUser, agent: TestUser, customer: TestUser
 ) -> None:
     ticket = await create(client, customer, tags=["printer"])
-    await update(client, agent, ticket["id"], status="SOLVED")
+    agent_id = (await client.data("{ viewer { id } }", token=agent.token))["viewer"]["id"]
+    await update(client, agent, ticket["id"], assigneeId=agent_id, status="SOLVED")
     await update(client, agent, ticket["id"], status="CLOSED")
     result = await reply(client, customer, ticket["id"], "It is on fire again")
     assert result["userErrors"] == []
     follow_up = result["ticket"]
+    view = await client.data(TICKET, {"id": follow_up["id"]}, admin.token)
+    assert view["ticket"]["assignee"]["name"] == "Alan Agent", "the follow-up goes back to whoever solved it"
+    assert view["ticket"]["tags"] == ["printer"]
+    events = (await client.data(EVENTS, {"id": follow_up["id"]}, admin.token))["ticket"]["events"]["nodes"]
+    assert events[0]["newValue"]["followUpOfId"] == ticket["id"]
     assert follow_up["number"] == 1002
     assert follow_up["status"] == "NEW"
     assert follow_up["followUpOf"] == {"number": 1001}
@@ -210,12 +216,12 @@ async def test_update_changes_fields_and_logs_each_change(
     assert changed["version"] == 2
     events = (await client.data(EVENTS, {"id": ticket["id"]}, admin.token))["ticket"]["events"]["nodes"]
     by_field = {event["field"]: event for event in events if event["kind"] != "CREATED"}
-    assert by_field["priority"]["oldValue"] == "normal" and by_field["priority"]["newValue"] == "high"
+    assert by_field["priority"]["oldValue"] == "NORMAL" and by_field["priority"]["newValue"] == "HIGH"
     assert by_field["status"]["kind"] == "STATUS_CHANGED"
-    assert by_field["status"]["oldValue"] == "new" and by_field["status"]["newValue"] == "open"
+    assert by_field["status"]["oldValue"] == "NEW" and by_field["status"]["newValue"] == "OPEN"
     assert by_field["tags"]["oldValue"] == ["a"] and by_field["tags"]["newValue"] == ["a", "b"]
     assert by_field["subject"]["newValue"] == "Printer smoking"
-    assert by_field["custom_fields"]["newValue"] == {"floor": 2}
+    assert by_field["customFields"]["newValue"] == {"floor": 2}
     assert all(event["actor"]["name"] == "Alan Agent" for event in by_field.values())
     assert all(event["createdAt"].startswith("2026-06-08T09:05:00") for event in by_field.values())
 
@@ -262,6 +268,11 @@ async def test_assignment_rules(client: HelplineClient, admin: TestUser, agent: 
     assert assigned["ticket"]["assignee"]["name"] == "Alan Agent"
     cleared = await update(client, admin, ticket["id"], assigneeId=None)
     assert cleared["ticket"]["assignee"] is None
+    events = (await client.data(EVENTS, {"id": ticket["id"]}, admin.token))["ticket"]["events"]["nodes"]
+    assignments = [(e["kind"], e["field"], e["oldValue"], e["newValue"]) for e in events if e["kind"] == "ASSIGNED"]
+    assert assignments == [("ASSIGNED", "assigneeId", None, agent_id), ("ASSIGNED", "assigneeId", agent_id, None)]
+    created = events[0]["newValue"]
+    assert created["requesterId"] == customer_id and created["status"] == "NEW" and created["number"] == 1001
 
 
 async def test_messages_keep_channel_and_time(
