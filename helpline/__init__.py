@@ -15,6 +15,7 @@ from helpline.core.contributions import (
     RouteContribution,
     SchemaContribution,
 )
+from helpline.core.errors import ValidationFailed, Veto
 from helpline.core.hookspecs import hookimpl, hookspec
 
 __all__ = [
@@ -23,6 +24,8 @@ __all__ = [
     "ModelsContribution",
     "RouteContribution",
     "SchemaContribution",
+    "ValidationFailed",
+    "Veto",
     "__version__",
     "create_app",
     "hookimpl",

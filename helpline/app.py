@@ -15,10 +15,11 @@ from typing import Any
 import strawberry
 from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
@@ -50,21 +51,30 @@ class HelplineGraphQL(GraphQL):  # type: ignore[type-arg]
         self.runtime = runtime
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve one request; transport errors become JSON."""
+        """Serve one request; transport errors become JSON, bodies over the size limit a 413."""
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        request = Request(scope=scope, receive=receive)
+        limit = self.runtime.settings.max_request_bytes
+        declared = Headers(scope=scope).get("content-length", "0")
+        if not declared.isdigit() or int(declared) > limit:
+            too_large = transport_error(
+                f"the request body is over the limit of {limit} bytes", 413, "PAYLOAD_TOO_LARGE"
+            )
+            await too_large(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=_limited(receive, limit))
+        response: Response
         try:
             response = await self.run(request)
         except HTTPException as exc:
-            response = JSONResponse(
-                {
-                    "data": None,
-                    "errors": [{"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}],
-                },
-                status_code=exc.status_code,
-            )
+            response = transport_error(exc.reason, exc.status_code)
+        except _BodyTooLarge:
+            response = transport_error(f"the request body is over the limit of {limit} bytes", 413, "PAYLOAD_TOO_LARGE")
+        except (UnicodeDecodeError, RecursionError, AttributeError, TypeError, ValueError):
+            # Bodies strawberry cannot take apart: invalid UTF-8, JSON nested thousands deep, JSON
+            # that is not an object. The request is at fault, not the server.
+            response = transport_error("the request body is not a GraphQL request (a JSON object)", 400)
         await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> HelplineContext:  # type: ignore[override]
@@ -84,6 +94,32 @@ class HelplineGraphQL(GraphQL):  # type: ignore[type-arg]
     def encode_json(self, data: object) -> str:
         """Compact JSON (no spaces), as most GraphQL servers send."""
         return json.dumps(data, separators=(",", ":"), default=str)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    """``receive`` that stops a streamed (chunked) body once it passes ``limit`` bytes."""
+    received = 0
+
+    async def limited_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        received += len(message.get("body", b""))
+        if received > limit:
+            raise _BodyTooLarge
+        return message
+
+    return limited_receive
+
+
+def transport_error(message: str, status_code: int, code: str = "BAD_REQUEST") -> JSONResponse:
+    """A GraphQL-shaped JSON error for a request that never reached GraphQL execution."""
+    return JSONResponse(
+        {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status_code
+    )
 
 
 async def healthz(_request: Request) -> Response:

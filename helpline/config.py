@@ -50,6 +50,7 @@ class Settings:
     max_list_cost: int = 10_000
     max_subject_length: int = 255
     max_body_length: int = 65_536
+    max_request_bytes: int = 1_048_576
     log_level: str = "info"
 
     def replace(self, **changes: Any) -> Settings:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import secrets
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
@@ -175,9 +175,16 @@ async def get_visible_ticket(viewer: Viewer, ticket_id: int) -> Ticket:
     return ticket
 
 
+def message_conditions(viewer: Viewer) -> dict[str, Any]:
+    """Column equalities ``Message`` rows (of visible tickets) must meet for the viewer: none for
+    staff, ``internal = false`` for customers. (A dict, so batched raw queries can use it too.)"""
+    return {} if viewer.is_staff else {"internal": False}
+
+
 def message_visibility(viewer: Viewer) -> Q | None:
-    """The condition on ``Message`` rows (of visible tickets) the viewer may see."""
-    return None if viewer.is_staff else Q(internal=False)
+    """:func:`message_conditions` as a queryset condition; ``None`` means every message."""
+    conditions = message_conditions(viewer)
+    return Q(**conditions) if conditions else None
 
 
 def visible_messages(viewer: Viewer) -> QuerySet[Message]:

@@ -78,13 +78,31 @@ class ValidationFailed(HelplineError):
         return cls([UserError(path, message, code)])
 
 
+class Veto(HelplineError):
+    """Raised by a plugin's event hook to refuse a change, with a reason the caller may read.
+
+    The change rolls back and the client gets PLUGIN_ERROR naming the plugin, with this message.
+    (Raise :class:`ValidationFailed` instead to report problems with input fields as userErrors.)
+    """
+
+    code = "PLUGIN_ERROR"
+
+
 class PluginError(HelplineError):
-    """A plugin's hook raised; the change it was part of rolled back."""
+    """A plugin's hook raised; the change it was part of rolled back.
+
+    A :class:`Veto`'s reason is shown to the caller; any other exception is a failure whose
+    details go to the server log only (its text may name tables, paths or data).
+    """
 
     code = "PLUGIN_ERROR"
 
     def __init__(self, plugin: str, hook: str, error: BaseException) -> None:
-        super().__init__(f"plugin {plugin!r} failed in {hook}: {error}")
+        if isinstance(error, Veto):
+            message = f"plugin {plugin!r} refused the change: {error.message}"
+        else:
+            message = f"plugin {plugin!r} failed in {hook}"
+        super().__init__(message)
         self.plugin = plugin
         self.hook = hook
         self.error = error

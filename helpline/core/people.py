@@ -9,13 +9,15 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
+
 from helpline.core import auth
-from helpline.core.db import transaction
+from helpline.core.db import is_postgres, transaction
 from helpline.core.enums import Role
 from helpline.core.errors import Forbidden, NotFound
 from helpline.core.models import ApiToken, Organization, Team, TeamMembership, User
 from helpline.core.runtime import Runtime
-from helpline.core.validation import clean_email, clean_text, error
+from helpline.core.validation import clean_email, clean_optional_long_text, clean_text, error
 
 UNSET: Any = object()
 
@@ -26,6 +28,18 @@ async def _unique(model: Any, field: str, value: str, input_field: str, exclude_
         queryset = queryset.exclude(id=exclude_id)
     if await queryset.exists():
         raise error(input_field, f"{value!r} is already taken", "TAKEN")
+
+
+async def _create_unique(model: Any, input_field: str, value: str, **fields: Any) -> Any:
+    """Create a row whose ``input_field`` must be unique; a concurrent duplicate is TAKEN too.
+
+    The check before the insert gives the friendly error; the unique index decides races.
+    """
+    try:
+        async with transaction():
+            return await model.create(**fields)
+    except IntegrityError:
+        raise error(input_field, f"{value!r} is already taken", "TAKEN") from None
 
 
 async def _organization_id(value: int | None) -> int | None:
@@ -42,7 +56,9 @@ async def create_organization(
     name = clean_text("name", name, max_length=200, single_line=True)
     await _unique(Organization, "name", name, "name")
     now = rt.clock.now()
-    return await Organization.create(name=name, shared_tickets=shared_tickets, created_at=now, updated_at=now)
+    return await _create_unique(
+        Organization, "name", name, name=name, shared_tickets=shared_tickets, created_at=now, updated_at=now
+    )
 
 
 async def update_organization(
@@ -73,7 +89,9 @@ async def create_team(rt: Runtime, viewer: auth.Viewer | None, name: str, descri
     name = clean_text("name", name, max_length=200, single_line=True)
     await _unique(Team, "name", name, "name")
     now = rt.clock.now()
-    return await Team.create(name=name, description=(description or "").strip()[:2000], created_at=now, updated_at=now)
+    return await _create_unique(
+        Team, "name", name, name=name, description=_description(description), created_at=now, updated_at=now
+    )
 
 
 async def update_team(
@@ -92,7 +110,7 @@ async def update_team(
         team.name = clean_text("name", name, max_length=200, single_line=True)
         await _unique(Team, "name", team.name, "name", exclude_id=team.id)
     if description is not UNSET and description is not None:
-        team.description = description.strip()[:2000]
+        team.description = _description(description)
     team.updated_at = rt.clock.now()
     await team.save()
     return team
@@ -111,12 +129,14 @@ async def set_team_membership(
         raise NotFound(f"no user with id {user_id}")
     if member and user.role == Role.CUSTOMER:
         raise error("userId", "customers cannot join teams", "INVALID_ROLE")
-    async with transaction():
-        exists = await TeamMembership.exists(team_id=team_id, user_id=user_id)
-        if member and not exists:
-            await TeamMembership.create(team_id=team_id, user_id=user_id, created_at=rt.clock.now())
-        elif not member and exists:
-            await TeamMembership.filter(team_id=team_id, user_id=user_id).delete()
+    if not member:
+        await TeamMembership.filter(team_id=team_id, user_id=user_id).delete()
+    elif not await TeamMembership.exists(team_id=team_id, user_id=user_id):
+        try:
+            async with transaction():
+                await TeamMembership.create(team_id=team_id, user_id=user_id, created_at=rt.clock.now())
+        except IntegrityError:
+            pass  # a concurrent call added the same membership: the outcome is the one asked for
     return team
 
 
@@ -142,7 +162,10 @@ async def create_user(rt: Runtime, viewer: auth.Viewer | None, data: NewUser, *,
         raise error("organizationId", "only customers belong to organizations", "INVALID_ROLE")
     organization_id = await _organization_id(data.organization_id)
     now = rt.clock.now()
-    return await User.create(
+    return await _create_unique(
+        User,
+        "email",
+        email,
         email=email,
         name=name,
         role=data.role,
@@ -168,8 +191,9 @@ async def update_user(
 ) -> User:
     """Edit a person (admins). Deactivating keeps their history but stops their tokens working.
 
-    An admin cannot demote or deactivate themselves, so a deployment never loses its last admin
-    by accident.
+    An admin cannot demote or deactivate themselves, and no change may leave the deployment
+    without an active admin (checked under a lock on PostgreSQL, so two admins demoting each
+    other at once cannot both succeed).
     """
     acting = auth.require_admin(viewer)
     user = await User.get_or_none(id=user_id)
@@ -193,11 +217,31 @@ async def update_user(
     if is_active is not UNSET and is_active is not None:
         user.is_active = bool(is_active)
     user.updated_at = rt.clock.now()
-    async with transaction():
-        await user.save()
-        if user.role == Role.CUSTOMER:
-            await TeamMembership.filter(user_id=user.id).delete()
+    try:
+        async with transaction():
+            if not (user.role == Role.ADMIN and user.is_active):
+                await _keep_an_admin(user.id)
+            await user.save()
+            if user.role == Role.CUSTOMER:
+                await TeamMembership.filter(user_id=user.id).delete()
+    except IntegrityError:
+        raise error("email", f"{user.email!r} is already taken", "TAKEN") from None
     return user
+
+
+async def _keep_an_admin(losing_id: int) -> None:
+    """Refuse a change that would leave no active admin besides ``losing_id``."""
+    admins = User.filter(role=Role.ADMIN, is_active=True)
+    if is_postgres():
+        # Lock every active admin row, the losing one included: two admins demoting each other at
+        # once then queue on the same rows, and the second sees the first's change.
+        admins = admins.select_for_update()
+    if not [pk for pk in await admins.values_list("id", flat=True) if pk != losing_id]:
+        raise error("role", "the deployment needs at least one active admin", "LAST_ADMIN")
+
+
+def _description(value: str | None) -> str:
+    return clean_optional_long_text("description", value, max_length=2000)
 
 
 async def create_api_token(

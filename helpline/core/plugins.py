@@ -20,6 +20,7 @@ import dataclasses
 import importlib
 import importlib.metadata
 import inspect
+import logging
 from collections.abc import Iterable, Sequence
 from types import ModuleType
 from typing import Any
@@ -28,8 +29,9 @@ import pluggy
 
 from helpline.core import hookspecs
 from helpline.core.contributions import Contributed
-from helpline.core.errors import PluginError, PluginLoadError
+from helpline.core.errors import PluginError, PluginLoadError, ValidationFailed, Veto
 
+logger = logging.getLogger("helpline.plugins")
 ENTRY_POINT_GROUP = "helpline.plugins"
 ESSENTIAL_PLUGINS: dict[str, str] = {"core": "helpline.core.default_plugin"}
 # Built-in capability plugins, by name -> module. They use only the public hooks.
@@ -125,25 +127,30 @@ class HelplinePlugins:
             contributions.extend(Contributed(impl.plugin_name, item) for item in items if item is not None)
         return contributions
 
+    async def _call(self, impl: pluggy.HookImpl, hook_name: str, kwargs: dict[str, Any]) -> Any:
+        """Call one implementation, awaiting it if async; failures become :class:`PluginError`.
+
+        :class:`ValidationFailed` passes through (a plugin may report input problems as userErrors).
+        """
+        try:
+            result = impl.function(*(kwargs[arg] for arg in impl.argnames))
+            return await result if inspect.isawaitable(result) else result
+        except ValidationFailed:
+            raise
+        except Exception as exc:
+            if not isinstance(exc, Veto):
+                logger.error("plugin %r failed in %s", impl.plugin_name, hook_name, exc_info=exc)
+            raise PluginError(impl.plugin_name, hook_name, exc) from exc
+
     async def broadcast(self, hook_name: str, **kwargs: Any) -> None:
         """Call an event hook on every plugin, awaiting async ones; a failure names its plugin."""
         for impl in self._impls(hook_name):
-            try:
-                result = impl.function(*(kwargs[arg] for arg in impl.argnames))
-                if inspect.isawaitable(result):
-                    await result
-            except Exception as exc:
-                raise PluginError(impl.plugin_name, hook_name, exc) from exc
+            await self._call(impl, hook_name, kwargs)
 
     async def first_answer(self, hook_name: str, **kwargs: Any) -> Any:
         """Ask plugins one at a time; return the first non-``None`` answer (or ``None``)."""
         for impl in self._impls(hook_name):
-            try:
-                result = impl.function(*(kwargs[arg] for arg in impl.argnames))
-                if inspect.isawaitable(result):
-                    result = await result
-            except Exception as exc:
-                raise PluginError(impl.plugin_name, hook_name, exc) from exc
+            result = await self._call(impl, hook_name, kwargs)
             if result is not None:
                 return result
         return None

@@ -483,13 +483,9 @@ async def add_message(
         if expected_version is not None and ticket.version != expected_version:
             raise Conflict(f"ticket #{ticket.number} is at version {ticket.version}, not {expected_version}")
         if ticket.status == Status.MERGED:
-            target = await Ticket.get_or_none(id=ticket.merged_into_id) if ticket.merged_into_id else None
-            where = f" #{target.number}" if target else ""
-            raise error(
-                "ticketId",
-                f"ticket #{ticket.number} was merged into{where}; reply there",
-                "TICKET_MERGED",
-            )
+            target = await merge_destination(ticket, viewer)
+            where = f"#{target.number}; reply there" if target else "another ticket"
+            raise error("ticketId", f"ticket #{ticket.number} was merged into {where}", "TICKET_MERGED")
         if ticket.status == Status.CLOSED:
             if not is_customer:
                 raise error(
@@ -530,7 +526,10 @@ async def add_message(
             new_value=_json_value({"internal": internal, "source": acting.source.value}),
             message_id=message.id,
         ).save()
-        await _apply(rt, ticket, values, diff, acting, now, message)
+        if diff or not internal:
+            # An internal note alone leaves version and updated_at alone: customers see both, and
+            # must not learn from them that notes exist.
+            await _apply(rt, ticket, values, diff, acting, now, message)
         await rt.plugins.broadcast("helpline_message_added", ticket=ticket, message=message, actor=acting)
     return message, ticket
 
@@ -575,6 +574,21 @@ async def _follow_up(
     return message, follow_up
 
 
+async def merge_destination(ticket: Ticket, viewer: auth.Viewer | None, max_hops: int = 20) -> Ticket | None:
+    """Where a merged ticket's conversation went: the end of its merge chain, if the viewer may see it."""
+    current = ticket
+    for _ in range(max_hops):
+        if current.merged_into_id is None:
+            break
+        following = await Ticket.get_or_none(id=current.merged_into_id)
+        if following is None:
+            break
+        current = following
+    if current is ticket or (viewer is not None and not auth.can_see_ticket(viewer, current)):
+        return None
+    return current
+
+
 async def merge_tickets(
     rt: Runtime,
     source_id: int,
@@ -586,10 +600,12 @@ async def merge_tickets(
     """Merge ticket ``source`` into ``target`` (staff only); return ``(source, target)``.
 
     The source's messages move to the target with their authors and times; the source becomes
-    ``merged`` (final) and points at the target. Merging a ticket into itself, or a closed ticket,
-    is a userError. A source or target that is already merged gives CONFLICT: with two opposite
-    merges started at once, exactly one wins (both rows are locked in id order on PostgreSQL; the
-    versions are checked on both databases), so no chain or loop of merges can form.
+    ``merged`` (final) and points at the target. Merging a ticket into itself, a closed ticket, or
+    tickets of different requesters (one would read the other's conversation) is a userError. A
+    source or target that is already merged gives CONFLICT: with two opposite merges started at
+    once, exactly one wins (both rows are locked in id order on PostgreSQL; the versions are
+    checked on both databases). So no loop can form; a chain can (X into Y, later Y into Z), and
+    :func:`merge_destination` follows it to where the conversation is now.
     """
     acting = _acting(viewer, actor)
     if viewer is not None and not viewer.is_staff:
@@ -618,6 +634,14 @@ async def merge_tickets(
                     f"ticket #{ticket.number} is closed and cannot be merged",
                     "TICKET_CLOSED",
                 )
+        if source.requester_id != target.requester_id:
+            # The target's requester would read the source requester's conversation, and the source
+            # requester would lose it: merge only one person's requests.
+            raise error(
+                "sourceId",
+                f"tickets #{source.number} and #{target.number} have different requesters",
+                "REQUESTERS_DIFFER",
+            )
         moved = await Message.filter(ticket_id=source.id).order_by("id").values_list("id", flat=True)
         await Message.filter(ticket_id=source.id).update(ticket_id=target.id, merged_from_id=source.id)
         await TicketEvent.bulk_create(

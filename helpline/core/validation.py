@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,17 +25,44 @@ def error(field: str, message: str, code: str) -> ValidationFailed:
     return ValidationFailed([UserError(("input", field), message, code)])
 
 
+# Characters that reorder or break a line of text: allowed in message bodies, where people write
+# right-to-left text, but not in one-line fields that other people's screens and e-mails show.
+LINE_BREAKERS = frozenset("\n\r\u2028\u2029\u0085\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def text_problem(value: str, *, single_line: bool) -> str | None:
+    """Why ``value`` cannot be stored as text, or ``None``: control characters (C0, DEL, C1; tabs
+    and, in multi-line text, line breaks allowed), text that is not valid Unicode (lone
+    surrogates), and in one-line fields line separators and bidirectional overrides."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode text"
+    allowed = "\t" if single_line else "\t\n\r"
+    for char in value:
+        if (unicodedata.category(char) == "Cc" and char not in allowed) or (single_line and char in LINE_BREAKERS):
+            return f"contains the control character U+{ord(char):04X}"
+    return None
+
+
 def clean_text(field: str, value: str, *, max_length: int, single_line: bool = False) -> str:
-    """Strip ``value``; refuse it empty, longer than ``max_length``, or with control characters."""
+    """Strip ``value``; refuse it empty, longer than ``max_length``, or not plain text (see :func:`text_problem`)."""
     cleaned = value.strip()
     if not cleaned:
         raise error(field, f"{field} must not be empty", "REQUIRED")
     if len(cleaned) > max_length:
         raise error(field, f"{field} is {len(cleaned)} characters; the limit is {max_length}", "TOO_LONG")
-    allowed = "\t" if single_line else "\t\n\r"
-    if any(ord(char) < 32 and char not in allowed for char in cleaned) or "\x00" in cleaned:
-        raise error(field, f"{field} contains control characters", "INVALID")
+    problem = text_problem(cleaned, single_line=single_line)
+    if problem is not None:
+        raise error(field, f"{field} {problem}", "INVALID")
     return cleaned
+
+
+def clean_optional_long_text(field: str, value: str | None, *, max_length: int) -> str:
+    """Multi-line text that may be empty (descriptions); ``None`` becomes ``""``."""
+    if value is None or not value.strip():
+        return ""
+    return clean_text(field, value, max_length=max_length)
 
 
 def clean_optional_text(field: str, value: str | None, *, max_length: int) -> str | None:
@@ -45,21 +73,23 @@ def clean_optional_text(field: str, value: str | None, *, max_length: int) -> st
 
 
 def clean_tags(field: str, tags: Iterable[str]) -> list[str]:
-    """Lower-case, de-duplicate and check tags: letters, digits and ``_-:.``, at most 50 characters."""
-    cleaned: list[str] = []
+    """Lower-case, de-duplicate and check tags: letters, digits and ``_-:.``, at most 50 characters.
+
+    Stops at the 51st distinct tag, so an enormous list costs no more than a short one.
+    """
+    cleaned: set[str] = set()
     for raw in tags:
         tag = raw.strip().lower()
         if not TAG_PATTERN.match(tag):
             raise error(
                 field,
-                f"tag {raw!r} is not valid: use 1-50 lower-case letters, digits and _-:. "
+                f"tag {raw[:60]!r} is not valid: use 1-50 lower-case letters, digits and _-:. "
                 "starting with a letter or digit",
                 "INVALID_TAG",
             )
-        if tag not in cleaned:
-            cleaned.append(tag)
-    if len(cleaned) > MAX_TAGS:
-        raise error(field, f"at most {MAX_TAGS} tags per ticket", "TOO_MANY")
+        cleaned.add(tag)
+        if len(cleaned) > MAX_TAGS:
+            raise error(field, f"at most {MAX_TAGS} tags per ticket", "TOO_MANY")
     return sorted(cleaned)
 
 
@@ -75,7 +105,16 @@ def clean_custom_fields(field: str, value: Any) -> dict[str, Any]:
             "custom field names must be non-empty strings of at most 100 characters",
             "INVALID",
         )
-    size = len(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+    try:
+        # allow_nan=False: NaN and Infinity are not JSON, and would make every response holding them invalid.
+        encoded = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        size = len(encoded.encode("utf-8"))
+    except (ValueError, UnicodeEncodeError, RecursionError):
+        raise error(
+            field, "custom fields must be plain JSON: finite numbers and valid Unicode text", "INVALID"
+        ) from None
+    if _contains_nul(value):
+        raise error(field, "custom fields must not contain NUL characters", "INVALID")
     if size > MAX_CUSTOM_FIELDS_BYTES:
         raise error(
             field,
@@ -83,6 +122,17 @@ def clean_custom_fields(field: str, value: Any) -> dict[str, Any]:
             "TOO_LONG",
         )
     return value
+
+
+def _contains_nul(value: Any) -> bool:
+    # Depth is bounded: json.dumps above refused anything nested deeper than the recursion limit.
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    return False
 
 
 def clean_email(field: str, value: str) -> str:

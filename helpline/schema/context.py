@@ -13,9 +13,10 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
+from helpline.core import auth
 from helpline.core.auth import Viewer, require_viewer
 from helpline.core.errors import Unauthenticated
-from helpline.core.models import Organization, Team, TicketTag, User
+from helpline.core.models import Organization, Team, Ticket, TicketTag, User
 from helpline.core.runtime import Runtime
 
 
@@ -66,12 +67,29 @@ class HelplineContext:
     auth_error: Unauthenticated | None = None
     loaders: Loaders = dataclasses.field(default_factory=Loaders)
 
+    _visible_tickets: DataLoader[int, Ticket | None] | None = None
+
     @property
     def viewer(self) -> Viewer | None:
         """The authenticated viewer, ``None`` when anonymous; re-raises a bad token's error."""
         if self.auth_error is not None:
             raise self.auth_error
         return self.current_viewer
+
+    @property
+    def visible_tickets(self) -> DataLoader[int, Ticket | None]:
+        """Tickets by id, as the viewer may see them (``None`` when missing or hidden), batched."""
+        if self._visible_tickets is None:
+            viewer = require_viewer(self.viewer)
+
+            async def load(ids: Sequence[int]) -> list[Ticket | None]:
+                rows = {
+                    ticket.id: ticket for ticket in await auth.visible_tickets(viewer).filter(id__in=list(set(ids)))
+                }
+                return [rows.get(pk) for pk in ids]
+
+            self._visible_tickets = DataLoader(load_fn=load)
+        return self._visible_tickets
 
 
 def context_of(info: Info[Any, Any]) -> HelplineContext:

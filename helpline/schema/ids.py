@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 from helpline.core.errors import BadInput
 
 MAX_ID_LENGTH = 100
+MAX_ROW_ID = 2**31 - 1  # the id columns are 32-bit integers
+DECIMAL = re.compile(r"[1-9][0-9]{0,9}")  # ASCII digits only, no sign, no leading zero
 
 
 def encode_id(type_name: str, pk: int) -> str:
@@ -22,15 +25,17 @@ def decode_id(value: str, expected_type: str, field: str = "id") -> int:
         raise BadInput(f"{field}: malformed id")
     try:
         padded = value + "=" * (-len(value) % 4)
-        type_name, _, raw_pk = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8").partition(":")
-        pk = int(raw_pk)
+        # validate=True: refuse characters outside the alphabet instead of silently dropping them,
+        # so each object has exactly one id.
+        decoded = base64.b64decode(padded.encode("ascii"), altchars=b"-_", validate=True).decode("utf-8")
     except (binascii.Error, UnicodeError, ValueError):
         raise BadInput(f"{field}: malformed id {value!r}") from None
+    type_name, _, raw_pk = decoded.partition(":")
+    if not DECIMAL.fullmatch(raw_pk) or int(raw_pk) > MAX_ROW_ID or encode_id(type_name, int(raw_pk)) != value:
+        raise BadInput(f"{field}: malformed id {value!r}")
     if type_name != expected_type:
         raise BadInput(f"{field}: {value!r} is the id of a {type_name or 'unknown type'}, not a {expected_type}")
-    if pk <= 0 or pk > 2**63 - 1:
-        raise BadInput(f"{field}: malformed id {value!r}")
-    return pk
+    return int(raw_pk)
 
 
 def decode_optional_id(value: str | None, expected_type: str, field: str) -> int | None:

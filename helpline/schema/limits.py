@@ -1,4 +1,9 @@
-"""Limits on by default: query depth, tokens, aliases, and the cost of nested lists.
+"""Limits on by default: document size, query depth, tokens, aliases, and the cost of nested lists.
+
+Before any validation rule runs, :class:`DocumentGuard` expands fragments (each one once,
+memoised) and refuses fragment cycles and documents that would expand to more than
+``MAX_EXPANDED_FIELDS`` fields. Without it, a 100-byte query of fragments that spread each other
+twice makes every rule that walks fragments (depth, aliases, cost) do 2^n work.
 
 The list cost multiplies the page sizes of nested connections (a ``first`` argument; the default
 page size when omitted; the maximum page size when it is a variable), so
@@ -7,11 +12,13 @@ page size when omitted; the maximum page size when it is a variable), so
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     GraphQLNamedType,
@@ -34,6 +41,77 @@ from strawberry.extensions import (
 )
 
 from helpline.config import Settings
+
+MAX_EXPANDED_FIELDS = 5_000
+
+
+class _TooComplex(Exception):
+    pass
+
+
+def expanded_field_count(document: DocumentNode, cap: int = MAX_EXPANDED_FIELDS) -> int:
+    """How many fields ``document`` selects with every fragment spread expanded (stops past ``cap``).
+
+    Each fragment is sized once; a fragment that spreads itself, directly or not, raises ``_TooComplex``.
+    """
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    sizes: dict[str, int] = {}
+    open_fragments: set[str] = set()
+
+    def fragment_size(name: str) -> int:
+        if name in sizes:
+            return sizes[name]
+        if name in open_fragments:
+            raise _TooComplex(f"fragment {name!r} spreads itself")
+        fragment = fragments.get(name)
+        if fragment is None:
+            return 0  # unknown fragments are reported by validation
+        open_fragments.add(name)
+        sizes[name] = selection_size(fragment.selection_set)
+        open_fragments.discard(name)
+        return sizes[name]
+
+    def selection_size(selection_set: SelectionSetNode | None) -> int:
+        total = 0
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                total += 1 + selection_size(selection.selection_set)
+            elif isinstance(selection, InlineFragmentNode):
+                total += selection_size(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                total += fragment_size(selection.name.value)
+            if total > cap:
+                return total
+        return total
+
+    total = 0
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            total += selection_size(definition.selection_set)
+            if total > cap:
+                break
+    return total
+
+
+class DocumentGuard(SchemaExtension):
+    """Refuse fragment cycles and oversized expansions right after parsing, before validation."""
+
+    def on_parse(self) -> Iterator[None]:
+        """Check the parsed document; raising here skips validation and execution entirely."""
+        yield
+        document = self.execution_context.graphql_document
+        if document is None:
+            return
+        try:
+            size = expanded_field_count(document)
+        except (_TooComplex, RecursionError) as exc:
+            reason = str(exc) if isinstance(exc, _TooComplex) else "fragments nest too deeply"
+            raise GraphQLError(f"query refused: {reason}", extensions={"code": "QUERY_TOO_COMPLEX"}) from None
+        if size > MAX_EXPANDED_FIELDS:
+            raise GraphQLError(
+                f"query refused: with its fragments expanded it selects more than {MAX_EXPANDED_FIELDS} fields",
+                extensions={"code": "QUERY_TOO_COMPLEX"},
+            )
 
 
 def list_cost_rule(settings: Settings) -> type[ValidationRule]:
@@ -113,6 +191,7 @@ def default_extensions(
     """The extensions every Helpline schema runs (caches first: they save re-parsing)."""
     return [
         lambda: ParserCache(maxsize=256),
+        DocumentGuard,
         lambda: ValidationCache(maxsize=256),
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),

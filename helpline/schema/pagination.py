@@ -75,16 +75,33 @@ def encode_cursor(order_value: Any, pk: int) -> str:
     return base64.urlsafe_b64encode(json.dumps([_plain(order_value), pk]).encode()).decode()
 
 
+MAX_CURSOR_LENGTH = 200
+MAX_INT = 2**31 - 1
+
+
+def _checked_int(value: Any) -> int:
+    if type(value) is not int or not -MAX_INT <= value <= MAX_INT:
+        raise ValueError("not a 32-bit integer")
+    return value
+
+
 def decode_cursor(cursor: str, is_datetime: bool) -> tuple[Any, int]:
-    """Reverse :func:`encode_cursor`; BAD_USER_INPUT for anything else."""
+    """Reverse :func:`encode_cursor`; BAD_USER_INPUT for anything else (forged values included:
+    the ordering value must have the ordering column's type, the id must be a 32-bit integer)."""
     try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError("too long")
         value, pk = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
         if is_datetime:
+            if not isinstance(value, str):
+                raise ValueError("not a time")
             value = dt.datetime.fromisoformat(value)
-        if not isinstance(pk, int):
-            raise ValueError
-        return value, pk
-    except (binascii.Error, UnicodeError, ValueError, TypeError):
+            if value.tzinfo is None or not 1900 <= value.year <= 9000:
+                raise ValueError("not a stored time")
+        else:
+            value = _checked_int(value)
+        return value, _checked_int(pk)
+    except (binascii.Error, UnicodeError, ValueError, TypeError, RecursionError, OverflowError):
         raise BadInput(f"after: {cursor[:100]!r} is not a cursor from this list") from None
 
 
@@ -119,7 +136,8 @@ async def paginate(
             paged = paged.filter(Q(**{f"{order_field}__{op}": value}) | Q(**{order_field: value, f"id__{op}": pk}))
     prefix = "-" if descending else ""
     ordering = [f"{prefix}{order_field}"] + ([f"{prefix}id"] if order_field != "id" else [])
-    rows = list(await paged.order_by(*ordering).limit(size + 1)) if size else []
+    # One row more than asked for tells whether there is a next page (also when 0 rows are asked for).
+    rows = list(await paged.order_by(*ordering).limit(size + 1))
     has_next = len(rows) > size
     rows = rows[:size]
     cursors = [encode_cursor(getattr(row, order_field), row.id) for row in rows]

@@ -19,6 +19,7 @@ from helpline.core.models import User as UserModel
 from helpline.core.ticket_queries import TicketFilter, TicketOrderField, filtered_tickets
 from helpline.schema.context import runtime_of, viewer_of
 from helpline.schema.ids import decode_id
+from helpline.schema.inputs import filter_ids, filter_instant, filter_text
 from helpline.schema.pagination import connection, paginate
 from helpline.schema.types import (
     ApiToken,
@@ -70,33 +71,22 @@ class TicketFilterInput:
     subject_contains: str | None = strawberry.field(default=None, description="Case-insensitive text in the subject.")
 
     def to_core(self) -> TicketFilter:
-        """Decode ids and times into the core's :class:`TicketFilter`."""
-
-        def ids(values: list[strawberry.ID] | None, type_name: str, field: str) -> list[int] | None:
-            return None if values is None else [decode_id(value, type_name, field) for value in values]
-
-        def utc(value: dt.datetime | None) -> dt.datetime | None:
-            if value is None:
-                return None
-            return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-        if self.subject_contains is not None and len(self.subject_contains) > 255:
-            raise BadInput("filter.subjectContains: at most 255 characters")
+        """Decode and check ids, texts and times into the core's :class:`TicketFilter`."""
         return TicketFilter(
             status=self.status,
             priority=self.priority,
             channel=self.channel,
-            team_ids=ids(self.team_ids, "Team", "teamIds"),
-            assignee_ids=ids(self.assignee_ids, "User", "assigneeIds"),
-            requester_ids=ids(self.requester_ids, "User", "requesterIds"),
-            organization_ids=ids(self.organization_ids, "Organization", "organizationIds"),
+            team_ids=filter_ids(self.team_ids, "Team", "filter.teamIds"),
+            assignee_ids=filter_ids(self.assignee_ids, "User", "filter.assigneeIds"),
+            requester_ids=filter_ids(self.requester_ids, "User", "filter.requesterIds"),
+            organization_ids=filter_ids(self.organization_ids, "Organization", "filter.organizationIds"),
             unassigned=self.unassigned,
-            tag=self.tag,
-            created_after=utc(self.created_after),
-            created_before=utc(self.created_before),
-            updated_after=utc(self.updated_after),
-            updated_before=utc(self.updated_before),
-            subject_contains=self.subject_contains,
+            tag=filter_text(self.tag, "filter.tag", 50),
+            created_after=filter_instant(self.created_after, "filter.createdAfter"),
+            created_before=filter_instant(self.created_before, "filter.createdBefore"),
+            updated_after=filter_instant(self.updated_after, "filter.updatedAfter"),
+            updated_before=filter_instant(self.updated_before, "filter.updatedBefore"),
+            subject_contains=filter_text(self.subject_contains, "filter.subjectContains"),
         )
 
 
@@ -175,7 +165,7 @@ class Query:
         if role is not None:
             queryset = queryset.filter(role=Role(role))
         if email_contains:
-            queryset = queryset.filter(email__icontains=email_contains[:254])
+            queryset = queryset.filter(email__icontains=filter_text(email_contains, "emailContains", 254))
         page = await paginate(runtime_of(info), queryset, first=first, after=after)
         return connection(UserConnection, UserEdge, page)
 

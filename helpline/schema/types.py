@@ -35,10 +35,11 @@ from helpline.core.models import TeamMembership
 from helpline.core.models import Ticket as TicketModel
 from helpline.core.models import TicketEvent as TicketEventModel
 from helpline.core.models import User as UserModel
-from helpline.schema.context import context_of, runtime_of, viewer_of
+from helpline.schema.child_pages import child_page
+from helpline.schema.context import context_of, viewer_of
 from helpline.schema.event_values import api_field_name, api_value
 from helpline.schema.ids import encode_id
-from helpline.schema.pagination import CountedConnection, connection, paginate
+from helpline.schema.pagination import CountedConnection, connection
 
 if TYPE_CHECKING:
     from helpline.schema.composed import Ticket
@@ -138,11 +139,13 @@ class Message:
         author_id = self.author_id
         if author_id is None:
             return None
-        return await context_of(info).loaders.users.load(author_id)
+        author = await context_of(info).loaders.users.load(author_id)
+        # Defence in depth: an author the viewer may not see as a person shows as null.
+        return author if author is not None and auth.can_see_user(viewer_of(info), author) else None
 
     @strawberry.field
     async def ticket(self, info: Info) -> TicketRef | None:
-        return await auth.visible_tickets(viewer_of(info)).get_or_none(id=self.ticket_id)
+        return await context_of(info).visible_tickets.load(self.ticket_id)
 
 
 @strawberry.type(description="One entry of a ticket's history: who changed what, when, old -> new.")
@@ -287,25 +290,17 @@ class TicketBase:
     @strawberry.field(description="The ticket this one was merged into, if it was merged.")
     async def merged_into(self, info: Info) -> TicketRef | None:
         target_id = self.merged_into_id
-        if target_id is None:
-            return None
-        return await auth.visible_tickets(viewer_of(info)).get_or_none(id=target_id)
+        return None if target_id is None else await context_of(info).visible_tickets.load(target_id)
 
     @strawberry.field(description="The closed ticket this one follows up, if any.")
     async def follow_up_of(self, info: Info) -> TicketRef | None:
         previous_id = self.follow_up_of_id
-        if previous_id is None:
-            return None
-        return await auth.visible_tickets(viewer_of(info)).get_or_none(id=previous_id)
+        return None if previous_id is None else await context_of(info).visible_tickets.load(previous_id)
 
     @strawberry.field(description="Messages the viewer may see, oldest first (customers never see internal notes).")
     async def messages(self, info: Info, first: int | None = None, after: str | None = None) -> MessageConnection:
-        viewer = viewer_of(info)
-        queryset = MessageModel.filter(ticket_id=self.id)
-        condition = auth.message_visibility(viewer)
-        if condition is not None:
-            queryset = queryset.filter(condition)
-        page = await paginate(runtime_of(info), queryset, first=first, after=after)
+        conditions = auth.message_conditions(viewer_of(info))
+        page = await child_page(info, MessageModel, self.id, conditions=conditions, first=first, after=after)
         return connection(MessageConnection, MessageEdge, page)
 
     @strawberry.field(description="The ticket's history, oldest first (staff only).")
@@ -313,8 +308,7 @@ class TicketBase:
         viewer = viewer_of(info)
         if not auth.can_see_staff_fields(viewer):
             raise Forbidden("the event log is for agents and admins")
-        queryset = TicketEventModel.filter(ticket_id=self.id)
-        page = await paginate(runtime_of(info), queryset, first=first, after=after)
+        page = await child_page(info, TicketEventModel, self.id, conditions={}, first=first, after=after)
         return connection(TicketEventConnection, TicketEventEdge, page)
 
 

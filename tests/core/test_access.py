@@ -212,3 +212,40 @@ async def test_bad_tokens_are_unauthenticated(client: HelplineClient) -> None:
             "/graphql", json={"query": "{ viewer { name } }"}, headers={"Authorization": header}
         )
         assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", header
+
+
+async def test_internal_notes_leave_no_trace_a_customer_can_see(
+    client: HelplineClient, agent: TestUser, customer: TestUser, clock: FrozenClock
+) -> None:
+    ticket = await create(client, customer)
+    query = "query($id: ID!) { ticket(id: $id) { version updatedAt messages { totalCount } } }"
+    before = await client.data(query, {"id": ticket["id"]}, customer.token)
+    clock.advance(minutes=5)
+    await reply(client, agent, ticket["id"], "customer seems upset", internal=True)
+    await reply(client, agent, ticket["id"], "second note", internal=True)
+    assert await client.data(query, {"id": ticket["id"]}, customer.token) == before
+
+
+async def test_nested_message_tickets_are_batched(client: HelplineClient, customer: TestUser) -> None:
+    from helpline.testing import count_statements
+
+    ticket = await create(client, customer)
+    query = (
+        "query($id: ID!) { ticket(id: $id) { messages(first: 40) { nodes { ticket { "
+        "messages(first: 40) { nodes { ticket { number } } } } } } } }"
+    )
+    counts = []
+    for replies in (2, 20):
+        while await message_count(ticket["id"]) < replies:
+            await reply(client, customer, ticket["id"], "more")
+        with count_statements() as statements:
+            await client.data(query, {"id": ticket["id"]}, customer.token)
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
+
+
+async def message_count(ticket_id: str) -> int:
+    from helpline.core.models import Message
+    from helpline.schema.ids import decode_id
+
+    return await Message.filter(ticket_id=decode_id(ticket_id, "Ticket")).count()

@@ -112,3 +112,41 @@ async def test_opposite_merges_at_the_same_moment_exactly_one_wins(
     assert merged.merged_into_id == survivor.id
     view = await client.data(TICKET, {"id": winners[0]["data"]["mergeTickets"]["target"]["id"]}, admin.token)
     assert view["ticket"]["messages"]["totalCount"] == 3
+
+
+async def test_tickets_of_different_requesters_are_not_merged(
+    client: HelplineClient, agent: TestUser, customer: TestUser
+) -> None:
+    other = await client.make_user("customer", name="Otto Other")
+    mine = await create(client, customer)
+    theirs = await create(client, other)
+    result = await merge(client, agent, theirs["id"], mine["id"])
+    assert result["data"]["mergeTickets"]["userErrors"][0]["code"] == "REQUESTERS_DIFFER"
+    assert await Ticket.filter(status=Status.MERGED).count() == 0
+    view = await client.data(TICKET, {"id": mine["id"]}, customer.token)
+    assert view["ticket"]["messages"]["totalCount"] == 1
+
+
+async def test_a_merge_chain_leads_replies_to_its_end(
+    client: HelplineClient, agent: TestUser, customer: TestUser
+) -> None:
+    x = await create(client, customer, subject="X")
+    y = await create(client, customer, subject="Y")
+    z = await create(client, customer, subject="Z")
+    await merge(client, agent, x["id"], y["id"])
+    await merge(client, agent, y["id"], z["id"])
+    answer = await client.data(ADD_MESSAGE, {"input": {"ticketId": x["id"], "body": "hello?"}}, customer.token)
+    assert "#1003" in answer["addMessage"]["userErrors"][0]["message"]
+
+
+async def test_the_merge_target_is_not_named_to_who_cannot_see_it(
+    client: HelplineClient, admin: TestUser, agent: TestUser, customer: TestUser
+) -> None:
+    team = await client.data('mutation { createTeam(input: {name: "Secret"}) { team { id } } }', token=admin.token)
+    customer_id = (await client.data("{ viewer { id } }", token=customer.token))["viewer"]["id"]
+    source = await create(client, admin, requesterId=customer_id)  # triage: the agent sees it
+    target = await create(client, admin, requesterId=customer_id, teamId=team["createTeam"]["team"]["id"])
+    await merge(client, admin, source["id"], target["id"])
+    answer = await client.data(ADD_MESSAGE, {"input": {"ticketId": source["id"], "body": "x"}}, agent.token)
+    message = answer["addMessage"]["userErrors"][0]["message"]
+    assert "#1002" not in message and "another ticket" in message
