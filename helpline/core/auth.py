@@ -9,6 +9,12 @@ Every resolver, every plugin field and every subscription asks this module what 
   organization's; never internal notes (not even how many there are) and never agent-only fields.
 
 A ticket a viewer may not see is reported as NOT_FOUND, exactly like one that does not exist.
+
+Decisions where a help desk could go either way: customers do see their ticket's team and
+assignee names (as Zendesk and Freshdesk show "assigned to") and its custom fields (plugins that
+need agent-only fields keep them in their own tables); the event log, internal notes, e-mail
+addresses of others and the VIP flag are staff-only. The schema itself (introspection) is public:
+Helpline is open source, and the schema holds no data.
 """
 
 from __future__ import annotations
