@@ -12,7 +12,9 @@ import threading
 from typing import Any
 
 import strawberry
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.base import get_object_definition
+from tortoise.models import Model
 
 from helpline.config import Settings
 from helpline.core.contributions import Contributed, SchemaContribution
@@ -113,10 +115,24 @@ def compose_schema(plugins: HelplinePlugins, settings: Settings | None = None) -
                 mutation=_merge("Mutation", parts.mutation),
                 subscription=_merge("Subscription", parts.subscription),
                 types=[ticket_type, *parts.types],
+                execution_context_class=HelplineExecutionContext,
                 extensions=extensions,
             )
         finally:
             composed.Ticket = None
+
+
+class HelplineExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """Execution that does not take Tortoise rows for awaitables.
+
+    ``Model`` defines ``__await__`` (awaiting a row returns the row), so graphql-core would send
+    every ticket, user and team through its async path: a coroutine and a future per object.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        awaitable = self.is_awaitable
+        self.is_awaitable = lambda value: not isinstance(value, Model) and awaitable(value)  # type: ignore[method-assign,assignment]
 
 
 def export_sdl(plugins: HelplinePlugins, settings: Settings | None = None) -> str:

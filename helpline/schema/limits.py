@@ -32,13 +32,13 @@ from graphql import (
 )
 from strawberry.extensions import (
     AddValidationRules,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
 from helpline.config import Settings
 
@@ -185,16 +185,23 @@ def list_cost_rule(settings: Settings) -> type[ValidationRule]:
     return ListCostRule
 
 
-def default_extensions(
-    settings: Settings,
-) -> list[type[SchemaExtension] | Callable[[], SchemaExtension]]:
-    """The extensions every Helpline schema runs (caches first: they save re-parsing)."""
+def default_extensions(settings: Settings) -> list[type[SchemaExtension] | Callable[[], SchemaExtension]]:
+    """The extensions every Helpline schema runs (caches first: they save re-parsing).
+
+    The validation rules are built once here: ValidationCache keys on the rule classes, and rules
+    built per request (as QueryDepthLimiter and MaxAliasesLimiter do) would never hit the cache.
+    Extension instances are new per request (strawberry stores the request on them); the caches
+    behind ParserCache and ValidationCache are shared per maxsize.
+    """
+    rules = [
+        depth_rule(settings.max_query_depth, None),
+        aliases_rule(settings.max_aliases),
+        list_cost_rule(settings),
+    ]
     return [
         lambda: ParserCache(maxsize=256),
         DocumentGuard,
         lambda: ValidationCache(maxsize=256),
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
-        lambda: AddValidationRules([list_cost_rule(settings)]),
+        lambda: AddValidationRules(rules),
     ]

@@ -36,6 +36,7 @@ from helpline.schema.types import (
     UserConnection,
     UserEdge,
     UserRole,
+    with_ticket_relations,
 )
 
 OrderField = strawberry.enum(TicketOrderField, name="TicketOrderField")
@@ -101,7 +102,7 @@ class Query:
         viewer = viewer_of(info)
         if (id is None) == (number is None):
             raise BadInput("give exactly one of id and number")
-        queryset = auth.visible_tickets(viewer)
+        queryset = with_ticket_relations(auth.visible_tickets(viewer))
         ticket = (
             await queryset.get_or_none(id=decode_id(id, "Ticket"))
             if id is not None
@@ -132,6 +133,7 @@ class Query:
             order_field=field.value,
             descending=order.direction == OrderDirection.DESC,
             is_datetime=field in (TicketOrderField.CREATED_AT, TicketOrderField.UPDATED_AT),
+            load=with_ticket_relations,
         )
         return connection(TicketConnection, TicketEdge, page)
 
