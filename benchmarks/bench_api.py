@@ -33,13 +33,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sql_count import count_sql
 
 from helpline.app import create_app
 from helpline.config import Settings
@@ -50,6 +48,7 @@ from helpline.core.people import NewUser, create_user, issue_token
 from helpline.core.plugins import load_plugins
 from helpline.core.runtime import Runtime
 from helpline.core.tickets import TICKET_NUMBER_COUNTER, ensure_counters
+from helpline.testing import count_statements, throwaway_postgres_schema
 
 HERE = Path(__file__).resolve().parent
 TARGET_RATIO = 0.6
@@ -106,18 +105,8 @@ async def bench_database(base_url: str | None) -> AsyncIterator[str]:
         with _new_sqlite_file(url):
             yield url
         return
-    import asyncpg
-
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    dsn = "postgresql://" + url.split("://", 1)[1].split("?", 1)[0]
-    connection = await asyncpg.connect(dsn)
-    try:
-        await connection.execute(f'CREATE SCHEMA "{schema}"')
-        separator = "&" if "?" in url else "?"
-        yield f"{url}{separator}schema={schema}"
-    finally:
-        await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await connection.close()
+    async with throwaway_postgres_schema(url, prefix="bench") as schema_url:
+        yield schema_url
 
 
 @contextlib.contextmanager
@@ -265,14 +254,14 @@ async def statements_per_list_request(url: str, token: str, page_sizes: tuple[in
         # One request first, so that anything done once per process is not counted.
         await client.post("/graphql", json={"query": LIST_QUERY, "variables": {"first": 1}}, headers=headers)
         for size in page_sizes:
-            with count_sql() as statements:
+            with count_statements() as statements:
                 response = await client.post(
                     "/graphql", json={"query": LIST_QUERY, "variables": {"first": size}}, headers=headers
                 )
             body = response.json()
             if body.get("errors") or len(body["data"]["tickets"]["nodes"]) != size:
                 raise RuntimeError(f"the list request for {size} tickets failed: {body.get('errors')}")
-            found[size] = list(statements.sql)
+            found[size] = list(statements)
     return found
 
 

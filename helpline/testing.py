@@ -49,10 +49,18 @@ async def test_database() -> AsyncIterator[str]:
         with tempfile.TemporaryDirectory(prefix="helpline-test-") as folder:
             yield f"sqlite://{folder}/helpline.db"
         return
+    async with throwaway_postgres_schema(base, prefix="test") as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def throwaway_postgres_schema(database_url: str, prefix: str = "tmp") -> AsyncIterator[str]:
+    """Create a uniquely named schema in the PostgreSQL database of ``database_url``; yield a URL
+    that uses it (Tortoise's ``?schema=``); drop it with everything in it afterwards."""
     import asyncpg  # only needed on PostgreSQL
 
-    url = normalise_database_url(base)
-    schema = f"test_{uuid.uuid4().hex[:16]}"
+    url = normalise_database_url(database_url)
+    schema = f"{prefix}_{uuid.uuid4().hex[:16]}"
     dsn = "postgresql://" + url.split("://", 1)[1].split("?", 1)[0]
     connection = await asyncpg.connect(dsn)
     try:

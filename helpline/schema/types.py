@@ -260,12 +260,16 @@ class TicketBase:
     updated_at: dt.datetime
     solved_at: dt.datetime | None
     closed_at: dt.datetime | None
+    custom_fields: JSON
+    # requester, assignee and team are plain attributes: with_ticket_relations() joins them in,
+    # and for a lone ticket loaded without it Tortoise's attribute is an awaitable that fetches the
+    # row (one query), which GraphQL awaits. No resolver functions: on a 50-ticket page, per-field
+    # resolver calls and Info objects cost more than the queries.
+    requester: User
+    assignee: User | None
+    team: Team | None
 
     id: strawberry.ID = global_id("Ticket")
-
-    @strawberry.field
-    def custom_fields(self) -> JSON:
-        return self.custom_fields
 
     @strawberry.field
     def tags(self) -> list[str]:
@@ -273,22 +277,6 @@ class TicketBase:
         if rows._fetched:
             return sorted(row.name for row in rows)
         return tags_of(self.id)  # a lone ticket not loaded through with_ticket_relations(): one query
-
-    # requester, assignee and team read what with_ticket_relations() joined in; for a lone ticket
-    # loaded without it, Tortoise hands back an awaitable that fetches the row (one query). Plain
-    # resolvers without `info`: on a 50-ticket page, per-field Info objects and futures cost more
-    # than the queries.
-    @strawberry.field
-    def requester(self) -> User:
-        return self.requester
-
-    @strawberry.field
-    def assignee(self) -> User | None:
-        return self.assignee
-
-    @strawberry.field
-    def team(self) -> Team | None:
-        return self.team
 
     @strawberry.field
     async def organization(self, info: Info) -> Organization | None:
