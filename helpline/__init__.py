@@ -12,6 +12,7 @@ from helpline.core.actors import Actor
 from helpline.core.contributions import (
     CommandContribution,
     ModelsContribution,
+    PeriodicJob,
     RouteContribution,
     SchemaContribution,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "Actor",
     "CommandContribution",
     "ModelsContribution",
+    "PeriodicJob",
     "RouteContribution",
     "SchemaContribution",
     "ValidationFailed",

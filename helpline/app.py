@@ -6,6 +6,7 @@ serves comes from the enabled plugins: their models, schema contributions and ro
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -31,6 +32,7 @@ from helpline.core.db import open_database
 from helpline.core.errors import PluginLoadError, Unauthenticated
 from helpline.core.plugins import HelplinePlugins, load_plugins
 from helpline.core.runtime import Runtime
+from helpline.core.scheduler import RegisteredJob, collect_jobs, work
 from helpline.core.tickets import ensure_counters
 from helpline.schema.compose import compose_schema
 from helpline.schema.context import HelplineContext
@@ -148,6 +150,21 @@ def _plugin_routes(plugins: HelplinePlugins) -> list[BaseRoute]:
     return routes
 
 
+@contextlib.asynccontextmanager
+async def _jobs_in_process(runtime: Runtime, jobs: list[RegisteredJob]) -> AsyncIterator[None]:
+    """Run periodic jobs in a background task while the app serves; stop it on shutdown."""
+    if not jobs:
+        yield
+        return
+    stop = asyncio.Event()
+    task = asyncio.create_task(work(runtime, jobs, stop), name="helpline-jobs")
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -175,11 +192,14 @@ def create_app(
     schema = compose_schema(loaded, settings)
     graphql = HelplineGraphQL(schema, runtime, graphql_ide="graphiql" if settings.graphiql else None)
 
+    jobs = collect_jobs(runtime)
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         async with open_database(loaded, settings.database_url, create_schema=create_schema):
             await ensure_counters()
-            yield
+            async with _jobs_in_process(runtime, jobs if settings.run_jobs_in_process else []):
+                yield
 
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),

@@ -2,6 +2,7 @@
 
 - ``helpline serve``: run the server (creates the database and, on first start, the first admin,
   printing that admin's API token once).
+- ``helpline worker``: run plugins' periodic jobs (any number of workers, one database).
 - ``helpline init``: create the database and the first admin explicitly, printing the token.
 - ``helpline token create --email ...``: mint a token for an existing person (recovery).
 - ``helpline plugins``: list the loaded plugins with their versions and hooks.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable
@@ -30,6 +32,7 @@ from helpline.core.models import User
 from helpline.core.people import NewUser, create_user, issue_token
 from helpline.core.plugins import BUILTIN_PLUGINS, HelplinePlugins, load_plugins
 from helpline.core.runtime import Runtime
+from helpline.core.scheduler import collect_jobs, work
 from helpline.core.tickets import ensure_counters
 
 T = TypeVar("T")
@@ -127,15 +130,18 @@ def cli(ctx: click.Context, config_file: str | None, database_url: str | None, p
     show_default=True,
     help="E-mail of the first admin.",
 )
+@click.option("--no-jobs", is_flag=True, help="Leave periodic jobs to separate `helpline worker` processes.")
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, admin_email: str) -> None:
-    """Run Helpline: GraphQL (and GraphiQL) at http://HOST:PORT/graphql."""
+def serve(ctx: click.Context, host: str | None, port: int | None, admin_email: str, no_jobs: bool) -> None:
+    """Run Helpline: GraphQL (and GraphiQL) at http://HOST:PORT/graphql, and periodic jobs."""
     import uvicorn
 
     from helpline.app import create_app
 
     try:
         settings = _settings(ctx).replace(**{k: v for k, v in {"host": host, "port": port}.items() if v is not None})
+        if no_jobs:
+            settings = settings.replace(run_jobs_in_process=False)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
     ensure_port_free(settings.host, settings.port)
@@ -152,6 +158,30 @@ def serve(ctx: click.Context, host: str | None, port: int | None, admin_email: s
     )
     click.echo(f"Plugins: {', '.join(_plugins(ctx).names)}")
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, lifespan="on")
+
+
+@cli.command()
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Run the enabled plugins' periodic jobs until stopped (Ctrl-C or SIGTERM).
+
+    Run as many workers as you like against one PostgreSQL database: each due run is claimed in
+    the database, so no job runs twice at the same time.
+    """
+    settings, plugins = _settings(ctx), _plugins(ctx)
+    jobs = collect_jobs(Runtime(settings=settings, plugins=plugins))
+
+    async def run(runtime: Runtime) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signal_number, stop.set)
+        # Announced once the signal handlers are in place: from here a stop request is graceful.
+        click.echo(f"Helpline worker: {len(jobs)} job(s): {', '.join(job.name for job in jobs) or 'none'}")
+        await work(runtime, jobs, stop)
+
+    run_with_database(settings, plugins, run)
+    click.echo("Helpline worker stopped.")
 
 
 @cli.command()

@@ -34,6 +34,8 @@ class Settings:
     string or ``none`` enable the essential ``core`` plugin alone, which is always on.
     ``agents_see_all_tickets``: when false (the default), agents see the tickets of their teams,
     the tickets assigned to them and the triage queue (tickets with no team yet).
+    ``run_jobs_in_process``: ``helpline serve`` also runs plugins' periodic jobs; turn it off when
+    separate ``helpline worker`` processes run them.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -52,6 +54,7 @@ class Settings:
     max_body_length: int = 65_536
     max_request_bytes: int = 1_048_576
     log_level: str = "info"
+    run_jobs_in_process: bool = True
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with ``changes`` applied (validated like any other source)."""

@@ -158,12 +158,14 @@ async def running_app(
 ) -> AsyncIterator[HelplineClient]:
     """Create an app with exactly ``plugins`` (default: none besides core) on a fresh test database.
 
-    ``clock`` defaults to a :class:`FrozenClock`, so tests move time explicitly.
+    ``clock`` defaults to a :class:`FrozenClock`, so tests move time explicitly. Periodic jobs do
+    not run in the background (``run_jobs_in_process`` off): tests run them with
+    :func:`helpline.core.scheduler.run_due_jobs`.
     """
     async with contextlib.AsyncExitStack() as stack:
         url = database_url or await stack.enter_async_context(test_database())
         app = create_app(
-            settings or Settings(),
+            settings or Settings(run_jobs_in_process=False),
             plugins=plugins,
             database_url=url,
             extra_plugins=extra_plugins,

@@ -215,3 +215,21 @@ def test_a_mistyped_setting_does_not_stop_help(tmp_path: Path) -> None:
     result = run_helpline("--help", cwd=tmp_path, env=helpline_env(None, plugins="nonexistent"))
     assert result.returncode == 0, result.stderr
     assert "serve" in result.stdout
+
+
+def test_worker_runs_until_told_to_stop(database_url: str, tmp_path: Path) -> None:
+    import signal
+    import sys
+
+    from tests.e2e.processes import ServerProcess
+
+    command = [str(Path(sys.executable).parent / "helpline"), "worker"]
+    worker = ServerProcess(command, cwd=tmp_path, env=helpline_env(database_url))
+    try:
+        lines = worker.lines_until(lambda line: line.startswith("Helpline worker:"), timeout=60)
+        assert "0 job(s)" in lines[-1]  # only the core plugin: nothing to run, but it runs
+        assert worker.stop(signal.SIGTERM) == 0, worker.describe()
+        assert "Helpline worker stopped." in worker.text
+        assert "Traceback" not in worker.text
+    finally:
+        worker.kill()

@@ -7,7 +7,7 @@ plugin each contribution came from, so every conflict and failure can name the p
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
@@ -53,6 +53,18 @@ class CommandContribution:
     """A click command (or group) added under ``helpline``; its name must be unique."""
 
     command: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class PeriodicJob:
+    """A job run every ``interval_seconds``; ``run`` takes the :class:`~helpline.core.runtime.Runtime`
+    and may be ``async def``. ``lease_seconds`` bounds one run: a worker that dies mid-run frees
+    the job for others once the lease has passed."""
+
+    name: str
+    interval_seconds: float
+    run: Callable[[Any], Any]
+    lease_seconds: float = 300.0
 
 
 @dataclasses.dataclass(frozen=True)

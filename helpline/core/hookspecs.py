@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from helpline.core.contributions import (
         CommandContribution,
         ModelsContribution,
+        PeriodicJob,
         RouteContribution,
         SchemaContribution,
     )
@@ -95,6 +96,19 @@ def helpline_register_commands() -> CommandContribution | list[CommandContributi
     Called once when the CLI starts. Return a
     :class:`~helpline.core.contributions.CommandContribution` wrapping a click command or group.
     A name already taken stops the CLI with an error naming both owners.
+    """
+
+
+@hookspec
+def helpline_register_periodic() -> PeriodicJob | list[PeriodicJob] | None:
+    """Contribute jobs that run every ``interval_seconds`` (breach checks, survey sends, cleanups).
+
+    Called once when jobs are collected. Return a :class:`~helpline.core.contributions.PeriodicJob`
+    whose ``run(runtime)`` may be ``async def``; its name must be unique among your plugin's jobs
+    (it is stored as ``<plugin>.<name>``). ``helpline worker`` runs due jobs, and so does
+    ``helpline serve`` unless ``run_jobs_in_process`` is off. Each run is claimed in the database,
+    so two workers never run the same job at the same time; a job that raises is logged with your
+    plugin's name and tried again at its next interval. Take "now" from ``runtime.clock``.
     """
 
 

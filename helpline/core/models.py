@@ -241,3 +241,24 @@ class TicketEvent(Model):
 
     class Meta:
         table = "helpline_ticket_event"
+
+
+class JobState(Model):
+    """When a periodic job next runs, who holds it now, and how its last runs went.
+
+    ``locked_until`` is a lease: a worker claims a due job by setting it with a conditional
+    UPDATE (atomic on SQLite and PostgreSQL alike), and a crashed worker's claim simply expires.
+    """
+
+    name = fields.CharField(max_length=200, primary_key=True)
+    next_run_at = fields.DatetimeField()
+    locked_until = fields.DatetimeField(null=True)
+    locked_by = fields.CharField(max_length=200, default="")
+    last_started_at = fields.DatetimeField(null=True)
+    last_finished_at = fields.DatetimeField(null=True)
+    last_error = fields.TextField(null=True)
+    runs = fields.IntField(default=0)
+    failures = fields.IntField(default=0)
+
+    class Meta:
+        table = "helpline_job_state"
