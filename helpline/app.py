@@ -17,12 +17,14 @@ import strawberry
 from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from tortoise.exceptions import OperationalError
 
 from helpline.config import Settings, load_settings
 from helpline.core.auth import authenticate
@@ -34,11 +36,12 @@ from helpline.core.plugins import HelplinePlugins, load_plugins
 from helpline.core.runtime import Runtime
 from helpline.core.scheduler import RegisteredJob, collect_jobs, work
 from helpline.core.tickets import ensure_counters
+from helpline.observability import RequestIdMiddleware, healthz, readyz
 from helpline.schema.compose import compose_schema
 from helpline.schema.context import HelplineContext
 
 logger = logging.getLogger("helpline")
-RESERVED_PATHS = ("/graphql", "/healthz")
+RESERVED_PATHS = ("/graphql", "/healthz", "/readyz")
 
 
 class HelplineGraphQL(GraphQL):  # type: ignore[type-arg]
@@ -124,11 +127,6 @@ def transport_error(message: str, status_code: int, code: str = "BAD_REQUEST") -
     )
 
 
-async def healthz(_request: Request) -> Response:
-    """Liveness: the process answers."""
-    return JSONResponse({"status": "ok"})
-
-
 def _plugin_routes(plugins: HelplinePlugins) -> list[BaseRoute]:
     """Every plugin's routes; a path taken by the core or by another plugin stops start-up."""
     routes: list[BaseRoute] = []
@@ -197,7 +195,11 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         async with open_database(loaded, settings.database_url, create_schema=create_schema):
-            await ensure_counters()
+            try:
+                await ensure_counters()
+            except OperationalError as exc:
+                # Without create_schema the tables may be missing: serve anyway, and let /readyz say so.
+                logger.error("the database is not set up: %s", exc)
             async with _jobs_in_process(runtime, jobs if settings.run_jobs_in_process else []):
                 yield
 
@@ -205,9 +207,10 @@ def create_app(
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
+        Route("/readyz", readyz),
         *_plugin_routes(loaded),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)])
     app.state.runtime = runtime
     app.state.schema = schema
     return app

@@ -34,6 +34,7 @@ from helpline.core.plugins import BUILTIN_PLUGINS, HelplinePlugins, load_plugins
 from helpline.core.runtime import Runtime
 from helpline.core.scheduler import collect_jobs, work
 from helpline.core.tickets import ensure_counters
+from helpline.observability import configure_logging
 
 T = TypeVar("T")
 DEFAULT_ADMIN_EMAIL = "admin@example.com"
@@ -157,7 +158,11 @@ def serve(ctx: click.Context, host: str | None, port: int | None, admin_email: s
         f"Helpline on http://{settings.host}:{settings.port}/graphql (database: {redact_url(settings.database_url)})"
     )
     click.echo(f"Plugins: {', '.join(_plugins(ctx).names)}")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, lifespan="on")
+    configure_logging(settings.log_level, settings.log_format)
+    # log_config=None: keep the handlers configure_logging() set (request ids, JSON lines).
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_level=settings.log_level, lifespan="on", log_config=None
+    )
 
 
 @cli.command()
@@ -170,6 +175,7 @@ def worker(ctx: click.Context) -> None:
     """
     settings, plugins = _settings(ctx), _plugins(ctx)
     jobs = collect_jobs(Runtime(settings=settings, plugins=plugins))
+    configure_logging(settings.log_level, settings.log_format)
 
     async def run(runtime: Runtime) -> None:
         stop = asyncio.Event()

@@ -19,6 +19,7 @@ ALL_BUILTIN = "all"
 NO_PLUGINS = "none"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 MAX_PORT = 65_535
+LOG_FORMATS = ("text", "json")
 
 
 class SettingsError(ValueError):
@@ -54,6 +55,7 @@ class Settings:
     max_body_length: int = 65_536
     max_request_bytes: int = 1_048_576
     log_level: str = "info"
+    log_format: str = "text"
     run_jobs_in_process: bool = True
 
     def replace(self, **changes: Any) -> Settings:
@@ -100,6 +102,8 @@ def _coerce(name: str, value: Any) -> Any:
         return number
     if not isinstance(value, str):
         raise SettingsError(f"{name} must be a string, not {value!r}")
+    if name == "log_format" and value not in LOG_FORMATS:
+        raise SettingsError(f"log_format must be one of {', '.join(LOG_FORMATS)}, not {value!r}")
     if name == "log_level" and value.lower() not in LOG_LEVELS:
         raise SettingsError(f"log_level must be one of {', '.join(LOG_LEVELS)}, not {value!r}")
     return value.lower() if name == "log_level" else value
