@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import secrets
-from typing import Any, TypeVar
+from typing import Any
 
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
@@ -33,7 +33,6 @@ from helpline.core.errors import Forbidden, NotFound, Unauthenticated
 from helpline.core.models import ApiToken, Message, Organization, TeamMembership, Ticket, User
 
 TOKEN_PREFIX = "hl_"
-ModelT = TypeVar("ModelT", Ticket, Message)
 
 
 def hash_token(secret: str) -> str:

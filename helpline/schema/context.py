@@ -16,7 +16,7 @@ from strawberry.types import Info
 from helpline.core import auth
 from helpline.core.auth import Viewer, require_viewer
 from helpline.core.errors import Unauthenticated
-from helpline.core.models import Organization, Team, Ticket, TicketTag, User
+from helpline.core.models import Organization, Ticket, User
 from helpline.core.runtime import Runtime
 from helpline.schema.ticket_rows import with_ticket_relations
 
@@ -29,25 +29,14 @@ def _by_id_loader(model: Any) -> DataLoader[int, Any]:
     return DataLoader(load_fn=load)
 
 
-async def _load_tags(ticket_ids: Sequence[int]) -> list[list[str]]:
-    tags: dict[int, list[str]] = {pk: [] for pk in ticket_ids}
-    for ticket_id, name in (
-        await TicketTag.filter(ticket_id__in=list(set(ticket_ids))).order_by("name").values_list("ticket_id", "name")
-    ):
-        tags[ticket_id].append(name)
-    return [tags[pk] for pk in ticket_ids]
-
-
 @dataclasses.dataclass
 class Loaders:
     """One DataLoader per lookup, created per request so nothing leaks between viewers."""
 
     users: DataLoader[int, User | None] = dataclasses.field(default_factory=lambda: _by_id_loader(User))
-    teams: DataLoader[int, Team | None] = dataclasses.field(default_factory=lambda: _by_id_loader(Team))
     organizations: DataLoader[int, Organization | None] = dataclasses.field(
         default_factory=lambda: _by_id_loader(Organization)
     )
-    tags: DataLoader[int, list[str]] = dataclasses.field(default_factory=lambda: DataLoader(load_fn=_load_tags))
     extra: dict[str, DataLoader[Any, Any]] = dataclasses.field(default_factory=dict)
 
     def plugin_loader(self, key: str, load_fn: Any) -> DataLoader[Any, Any]:
