@@ -30,7 +30,9 @@ class SchemaContribution:
     - ``query`` / ``mutation`` / ``subscription``: strawberry types whose fields are merged into
       the root types. Their field names must not clash with the core's or another plugin's.
     - ``ticket_fields``: a strawberry type whose fields are added to ``Ticket``. Resolvers receive
-      the core ``Ticket`` model instance as ``self``.
+      the ticket as ``self``, to read: in queries a read-only row (``helpline.core.rows``) with the
+      ``Ticket`` model's attributes (``id``, ``status``, ``requester_id``...), in mutation payloads
+      the model itself. Read attributes; change tickets through the core services.
     - ``types``: extra strawberry types the schema must know about (e.g. interface implementations).
     """
 

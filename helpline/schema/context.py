@@ -18,7 +18,7 @@ from helpline.core.auth import Viewer, require_viewer
 from helpline.core.errors import Unauthenticated
 from helpline.core.models import Organization, Ticket, User
 from helpline.core.runtime import Runtime
-from helpline.schema.ticket_rows import with_ticket_relations
+from helpline.schema.ticket_rows import load_ticket_rows
 
 
 def _by_id_loader(model: Any) -> DataLoader[int, Any]:
@@ -75,9 +75,7 @@ class HelplineContext:
             async def load(ids: Sequence[int]) -> list[Ticket | None]:
                 rows = {
                     ticket.id: ticket
-                    for ticket in await with_ticket_relations(
-                        auth.visible_tickets(viewer).filter(id__in=list(set(ids)))
-                    )
+                    for ticket in await load_ticket_rows(auth.visible_tickets(viewer).filter(id__in=list(set(ids))))
                 }
                 return [rows.get(pk) for pk in ids]
 

@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import enum
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -124,11 +124,12 @@ async def paginate(
     order_field: str = "id",
     descending: bool = False,
     is_datetime: bool = False,
-    load: Callable[[QuerySet[Any]], QuerySet[Any]] | None = None,
+    load: Callable[[QuerySet[Any]], Awaitable[Sequence[Any]]] | None = None,
 ) -> Page[Any]:
     """Fetch one page of ``queryset`` ordered by ``order_field`` then ``id`` (one SQL statement).
 
-    ``load`` adds joins and prefetches to the page's query only (the total count stays plain).
+    ``load`` runs the page's query instead of awaiting it (e.g. to join relations in and return
+    rows); the total count stays on the plain queryset.
     """
     size = page_size(runtime, first)
     paged = queryset
@@ -143,7 +144,7 @@ async def paginate(
     ordering = [f"{prefix}{order_field}"] + ([f"{prefix}id"] if order_field != "id" else [])
     # One row more than asked for tells whether there is a next page (also when 0 rows are asked for).
     paged = paged.order_by(*ordering).limit(size + 1)
-    rows = list(await (load(paged) if load is not None else paged))
+    rows = list(await load(paged)) if load is not None else list(await paged)
     has_next = len(rows) > size
     rows = rows[:size]
     cursors = [encode_cursor(getattr(row, order_field), row.id) for row in rows]

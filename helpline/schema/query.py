@@ -36,7 +36,7 @@ from helpline.schema.types import (
     UserConnection,
     UserEdge,
     UserRole,
-    with_ticket_relations,
+    load_ticket_rows,
 )
 
 OrderField = strawberry.enum(TicketOrderField, name="TicketOrderField")
@@ -102,15 +102,13 @@ class Query:
         viewer = viewer_of(info)
         if (id is None) == (number is None):
             raise BadInput("give exactly one of id and number")
-        queryset = with_ticket_relations(auth.visible_tickets(viewer))
-        ticket = (
-            await queryset.get_or_none(id=decode_id(id, "Ticket"))
-            if id is not None
-            else await queryset.get_or_none(number=number)
+        visible = auth.visible_tickets(viewer)
+        found = await load_ticket_rows(
+            visible.filter(id=decode_id(id, "Ticket")) if id is not None else visible.filter(number=number)
         )
-        if ticket is None:
+        if not found:
             raise NotFound("no such ticket")
-        return ticket
+        return found[0]
 
     @strawberry.field(description="Tickets the viewer may see, filtered, ordered and paged.")
     async def tickets(
@@ -133,7 +131,7 @@ class Query:
             order_field=field.value,
             descending=order.direction == OrderDirection.DESC,
             is_datetime=field in (TicketOrderField.CREATED_AT, TicketOrderField.UPDATED_AT),
-            load=with_ticket_relations,
+            load=load_ticket_rows,
         )
         return connection(TicketConnection, TicketEdge, page)
 

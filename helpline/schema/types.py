@@ -35,13 +35,12 @@ from helpline.core.models import TeamMembership
 from helpline.core.models import Ticket as TicketModel
 from helpline.core.models import TicketEvent as TicketEventModel
 from helpline.core.models import User as UserModel
-from helpline.core.tickets import tags_of
 from helpline.schema.child_pages import child_page
 from helpline.schema.context import context_of, viewer_of
 from helpline.schema.event_values import api_field_name, api_value
 from helpline.schema.ids import encode_id
 from helpline.schema.pagination import CountedConnection, connection
-from helpline.schema.ticket_rows import with_ticket_relations
+from helpline.schema.ticket_rows import load_ticket_rows, ticket_tags, with_ticket_relations
 
 if TYPE_CHECKING:
     from helpline.schema.composed import Ticket
@@ -261,10 +260,10 @@ class TicketBase:
     solved_at: dt.datetime | None
     closed_at: dt.datetime | None
     custom_fields: JSON
-    # requester, assignee and team are plain attributes: with_ticket_relations() joins them in,
-    # and for a lone ticket loaded without it Tortoise's attribute is an awaitable that fetches the
-    # row (one query), which GraphQL awaits. No resolver functions: on a 50-ticket page, per-field
-    # resolver calls and Info objects cost more than the queries.
+    # requester, assignee and team are plain attributes: load_ticket_rows() joins them in, and for
+    # a model loaded without with_ticket_relations() Tortoise's attribute is an awaitable that
+    # fetches the row (one query), which GraphQL awaits. No resolver functions: on a 50-ticket page,
+    # per-field resolver calls and Info objects cost more than the queries.
     requester: User
     assignee: User | None
     team: Team | None
@@ -273,10 +272,7 @@ class TicketBase:
 
     @strawberry.field
     def tags(self) -> list[str]:
-        rows = self.tag_rows
-        if rows._fetched:
-            return sorted(row.name for row in rows)
-        return tags_of(self.id)  # a lone ticket not loaded through with_ticket_relations(): one query
+        return ticket_tags(self)  # type: ignore[no-any-return]
 
     @strawberry.field
     async def organization(self, info: Info) -> Organization | None:
@@ -320,5 +316,6 @@ __all__ = [
     "TicketModel",
     "TicketRef",
     "User",
+    "load_ticket_rows",
     "with_ticket_relations",
 ]

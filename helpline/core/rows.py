@@ -1,0 +1,149 @@
+"""Read-only row snapshots: a query's rows without building a Tortoise model per row.
+
+Building a Tortoise model converts every column of every row up front (timestamps, enums, JSON)
+and, with ``select_related``, also every column of every joined row. On a 50-ticket page with its
+requester, assignee and team that is about 200 models and most of the page's cost, although GraphQL
+reads only a handful of columns. A :class:`Row` keeps the database's raw row and converts a column
+only when it is read, with the model's own field converters, so it reads exactly like the model:
+``row.status`` is a ``Status``, ``row.created_at`` an aware UTC ``datetime``, ``row.requester`` a
+row of the requester (or ``None``).
+
+Rows are snapshots for reading. They have no ``save()``; every change goes through the core
+services, which load the model they change. Use :func:`fetch_rows` for lists that are only read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+Converter = Callable[[Any], Any]
+
+
+class Row:
+    """One database row of ``model``, its columns converted on access (see the module docstring).
+
+    ``model`` is the Tortoise model the row belongs to; attributes are the model's field names
+    (``id``, ``status``, ``requester_id``...) and, where the query joined them, its relations.
+    """
+
+    __slots__ = ("__dict__", "_values")
+    model: ClassVar[type[Model]]
+
+    def __init__(self, values: Any) -> None:
+        self._values = values
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} id={getattr(self, 'id', None)!r}>"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.id == self.id  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.id))  # type: ignore[attr-defined]
+
+
+def _converter(model: type[Model], field_name: str) -> Converter | None:
+    """How Tortoise turns this column's raw value into the model's attribute (None: as it is, which
+    is also how annotations the query added come)."""
+    meta = model._meta
+    for _key, model_field, _field in meta.db_native_fields:
+        if model_field == field_name:
+            return None
+    for _key, model_field, field in meta.db_default_fields:
+        if model_field == field_name:
+            field_type = field.field_type
+            return lambda value: value if value is None else field_type(value)
+    for _key, model_field, field in meta.db_complex_fields:
+        if model_field == field_name:
+            return field.to_python_value  # type: ignore[no-any-return]
+    return None
+
+
+def _column(index: int, convert: Converter | None) -> property:
+    if convert is None:
+        return property(lambda row: row._values[index])
+    return property(lambda row: convert(row._values[index]))
+
+
+def _relation(row_class: type[Row], key_index: int) -> property:
+    def related(row: Row) -> Row | None:
+        values = row._values
+        return None if values[key_index] is None else row_class(values)
+
+    return property(related)
+
+
+_row_classes: dict[tuple[Any, ...], type[Row]] = {}
+
+
+def _row_class(
+    model: type[Model], columns: dict[str, int], relations: dict[str, tuple[type[Row], int]], name_suffix: str = ""
+) -> type[Row]:
+    """The row class reading ``model``'s fields at ``columns`` (field name -> index in the raw row)."""
+    cache_key = (
+        model,
+        tuple(sorted(columns.items())),
+        tuple(sorted((k, v[1], id(v[0])) for k, v in relations.items())),
+    )
+    cached = _row_classes.get(cache_key)
+    if cached is not None:
+        return cached
+    namespace: dict[str, Any] = {"__slots__": (), "model": model}
+    for field_name, index in columns.items():
+        namespace[field_name] = _column(index, _converter(model, field_name))
+    for relation, (related_class, key_index) in relations.items():
+        namespace[relation] = _relation(related_class, key_index)
+    row_class = type(f"{model.__name__}Row{name_suffix}", (Row,), namespace)
+    _row_classes[cache_key] = row_class
+    return row_class
+
+
+def _column_names(model: type[Model]) -> dict[str, str]:
+    """Database column -> field name, for the model's stored columns."""
+    return {column: name for name, column in model._meta.fields_db_projection.items()}
+
+
+def _layout(model: type[Model], keys: Sequence[str], joins: Sequence[str]) -> type[Row]:
+    """Row classes for a result whose column names are ``keys`` (as Tortoise's select_related names them).
+
+    The model's own columns come by their names; a joined model's as ``"<table>__<relation>.<column>"``.
+    """
+    own: dict[str, int] = {}
+    joined: dict[str, dict[str, int]] = {relation: {} for relation in joins}
+    column_to_field = _column_names(model)
+    for index, key in enumerate(keys):
+        if "." in key:
+            prefix, column = key.rsplit(".", 1)
+            relation = prefix.rsplit("__", 1)[-1]
+            related_model = model._meta.fields_map[relation].related_model  # type: ignore[attr-defined]
+            related_columns = _column_names(related_model)
+            joined[relation][related_columns.get(column, column)] = index
+        else:
+            own[column_to_field.get(key, key)] = index
+    relations: dict[str, tuple[type[Row], int]] = {}
+    for relation, columns in joined.items():
+        related_model = model._meta.fields_map[relation].related_model  # type: ignore[attr-defined]
+        related_class = _row_class(related_model, columns, {})
+        relations[relation] = (related_class, columns["id"])
+    return _row_class(model, own, relations)
+
+
+async def fetch_rows(queryset: QuerySet[Any], joins: Sequence[str] = ()) -> list[Row]:
+    """Run ``queryset`` (filters, ordering and limit as built) and return its rows as :class:`Row`\\ s.
+
+    ``joins`` names foreign keys to join in, as ``select_related`` would: ``row.requester`` is then
+    a row of the user. One SQL statement, whatever the number of rows. Prefetches are not run.
+    """
+    query = queryset.select_related(*joins) if joins else queryset
+    query._choose_db_if_not_chosen()
+    query._make_query()
+    sql, params = query.query.get_parameterized_sql()
+    _count, raw_rows = await query._db.execute_query(sql, params)
+    if not raw_rows:
+        return []
+    row_class = _layout(queryset.model, list(raw_rows[0].keys()), joins)
+    return [row_class(values) for values in raw_rows]
