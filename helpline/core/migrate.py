@@ -87,19 +87,37 @@ class _SqliteEditor(SqliteSchemaEditor):
 def split_sqlite_script(sql: str) -> list[str]:
     """The statements of an SQLite script; a ``;`` inside a comment or a string does not end one."""
     statements, pending = [], ""
-    for piece in sql.split(";"):
-        pending += piece + ";"
+    pieces = sql.split(";")
+    for number, piece in enumerate(pieces):
+        pending += piece if number == len(pieces) - 1 else piece + ";"
         if sqlite3.complete_statement(pending):
             statements.append(pending.strip())
             pending = ""
-    rest = pending[:-1].strip()  # the last piece got a ";" of its own
-    if rest:
-        statements.append(rest)
+    statements.append(pending.strip())  # a last statement without its ";"
     return [statement for statement in statements if statement.strip(" \n;")]
 
 
+class _Recorder(MigrationRecorder):
+    """Tortoise's records, with the table created statement by statement.
+
+    The library creates it with ``execute_script``; on SQLite that is ``executescript``, which
+    commits the open transaction first, and the run would no longer be all or nothing.
+    """
+
+    async def ensure_schema(self, schema_editor: Any) -> None:
+        statement = schema_editor._get_model_sql_data(self.model).table_sql
+        statement = statement.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1)
+        for part in split_sqlite_script(statement) if self._dialect == "sqlite" else [statement]:
+            await schema_editor.client.execute_query(part)
+
+
 class Executor(MigrationExecutor):
-    """Tortoise's executor with :class:`_SqliteEditor` on SQLite."""
+    """Tortoise's executor with :class:`_SqliteEditor` on SQLite and :class:`_Recorder`."""
+
+    def __init__(self, connection: BaseDBAsyncClient, apps_config: dict[str, dict[str, Any]]) -> None:
+        super().__init__(connection, apps_config)
+        self.recorder = _Recorder(connection)
+        self.loader.recorder = self.recorder
 
     def _schema_editor(self, atomic: bool = True, collect_sql: bool = False) -> BaseSchemaEditor:
         if self.connection.capabilities.dialect == "sqlite":
@@ -246,7 +264,7 @@ async def existing_tables(client: BaseDBAsyncClient) -> set[str]:
     if client.capabilities.dialect == "postgres":
         query = "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()"
     else:
-        query = "SELECT name FROM sqlite_master WHERE type = 'table'"
+        query = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
     _count, rows = await client.execute_query(query)
     return {row["name"] for row in rows}
 
