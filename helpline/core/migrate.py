@@ -9,7 +9,7 @@ next migration after a model change; ``helpline migrate`` (and, by default, ``he
 applies the pending ones.
 
 Why Tortoise's own migrations (``tortoise.migrations``, Tortoise 1.x) rather than Aerich 0.10
-(both were tried against this code base):
+(Tortoise's were tried here; Aerich was judged from its documentation, not installed):
 
 - Per-package folders: Tortoise names each app's migrations package in that app's config, so a
   plugin carries its migrations in its own distribution. Aerich keeps every app's migrations under
@@ -20,7 +20,8 @@ Why Tortoise's own migrations (``tortoise.migrations``, Tortoise 1.x) rather tha
 - Cross-app order: migrations form one graph; a plugin's migration depends on the core migration
   that created the tables it references (the autodetector writes that dependency for relations;
   write it yourself for anything else). Aerich orders apps only by the order you run them.
-- No extra dependency, and the autodetector answers "no changes" for the sync test.
+- No extra dependency, and the autodetector answers "no changes" for the sync test. Aerich's own
+  README now points Tortoise 1.x users to the built-in migrations.
 
 What Helpline adds around the library (it is marked experimental, so these are tested here on
 SQLite and PostgreSQL):
