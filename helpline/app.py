@@ -1,6 +1,7 @@
 """create_app(): the Starlette application serving ``/graphql`` (HTTP, GraphiQL, websockets).
 
-The app's lifespan opens the database (creating missing tables) and closes it. Everything the app
+The app's lifespan opens the database (applying pending migrations unless ``migrate_on_start`` is
+off) and closes it. Everything the app
 serves comes from the enabled plugins: their models, schema contributions and routes.
 """
 
@@ -30,8 +31,9 @@ from helpline.config import Settings, load_settings
 from helpline.core.auth import authenticate
 from helpline.core.clock import Clock, SystemClock
 from helpline.core.contributions import RouteContribution
-from helpline.core.db import open_database
+from helpline.core.db import open_database, tortoise_config
 from helpline.core.errors import PluginLoadError, Unauthenticated
+from helpline.core.migrate import MigrationCheck
 from helpline.core.plugins import HelplinePlugins, load_plugins
 from helpline.core.runtime import Runtime
 from helpline.core.scheduler import RegisteredJob, collect_jobs, work
@@ -171,6 +173,7 @@ def create_app(
     extra_plugins: Iterable[object] = (),
     clock: Clock | None = None,
     create_schema: bool = True,
+    schema_from_models: bool = False,
 ) -> Starlette:
     """Build the Helpline ASGI app.
 
@@ -178,7 +181,10 @@ def create_app(
     ``database_url`` override them (tests build apps with exactly the plugins they need).
     ``extra_plugins`` are plugin objects registered in code. Plugins load, and the schema is
     composed, here: a broken plugin or a schema clash raises before the app exists.
-    The app's state carries ``runtime`` (settings, plugins, clock) and ``schema``.
+    The app's state carries ``runtime`` (settings, plugins, clock), ``schema`` and
+    ``migrations`` (the :class:`~helpline.core.migrate.MigrationCheck` behind ``/readyz``).
+    ``create_schema`` off leaves the database as it is; ``schema_from_models`` creates a fresh
+    test database's tables from the models instead of running the migrations (quicker).
     """
     settings = settings or load_settings()
     if plugins is not None:
@@ -194,11 +200,16 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        async with open_database(loaded, settings.database_url, create_schema=create_schema):
+        async with open_database(
+            loaded,
+            settings.database_url,
+            create_schema=create_schema and settings.migrate_on_start,
+            from_models=schema_from_models,
+        ):
             try:
                 await ensure_counters()
             except OperationalError as exc:
-                # Without create_schema the tables may be missing: serve anyway, and let /readyz say so.
+                # Without migrations the tables may be missing: serve anyway, and let /readyz say so.
                 logger.error("the database is not set up: %s", exc)
             async with _jobs_in_process(runtime, jobs if settings.run_jobs_in_process else []):
                 yield
@@ -213,4 +224,5 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)])
     app.state.runtime = runtime
     app.state.schema = schema
+    app.state.migrations = MigrationCheck.for_config(tortoise_config(loaded, settings.database_url))
     return app

@@ -4,6 +4,8 @@
   printing that admin's API token once).
 - ``helpline worker``: run plugins' periodic jobs (any number of workers, one database).
 - ``helpline init``: create the database and the first admin explicitly, printing the token.
+- ``helpline migrate [--check]``: apply pending migrations (``--check``: exit 1 if any are pending).
+- ``helpline migrations make --app NAME``: write an app's next migration after a model change.
 - ``helpline token create --email ...``: mint a token for an existing person (recovery).
 - ``helpline plugins``: list the loaded plugins with their versions and hooks.
 - ``helpline schema export``: print the GraphQL SDL.
@@ -25,9 +27,10 @@ from tortoise.exceptions import BaseORMException
 
 from helpline.config import Settings, SettingsError, load_settings, redact_url
 from helpline.core.contributions import CommandContribution
-from helpline.core.db import open_database
+from helpline.core.db import CONNECTION, connection, open_database, tortoise_config
 from helpline.core.enums import Role
 from helpline.core.errors import HelplineError, PluginLoadError, ValidationFailed
+from helpline.core.migrate import MigrationError, apply_migrations, make_migrations, pending_migrations
 from helpline.core.models import User
 from helpline.core.people import NewUser, create_user, issue_token
 from helpline.core.plugins import BUILTIN_PLUGINS, HelplinePlugins, load_plugins
@@ -48,19 +51,31 @@ def _plugins(ctx: click.Context) -> HelplinePlugins:
     return ctx.obj["plugins"]  # type: ignore[no-any-return]
 
 
-def run_with_database(settings: Settings, plugins: HelplinePlugins, work: Callable[[Runtime], Awaitable[T]]) -> T:
-    """Open the database (creating missing tables), run ``work``, close it: for CLI commands.
+def run_with_database(
+    settings: Settings,
+    plugins: HelplinePlugins,
+    work: Callable[[Runtime], Awaitable[T]],
+    *,
+    migrate: bool | None = None,
+) -> T:
+    """Open the database, run ``work``, close it: for CLI commands.
 
+    ``migrate`` (default: the ``migrate_on_start`` setting) applies pending migrations first.
     A database that cannot be opened is a clear one-line error naming the (password-less) URL.
     """
+    if migrate is None:
+        migrate = settings.migrate_on_start
 
     async def main() -> T:
-        async with open_database(plugins, settings.database_url, global_fallback=False):
-            await ensure_counters()
+        async with open_database(plugins, settings.database_url, create_schema=migrate, global_fallback=False):
+            if migrate:
+                await ensure_counters()
             return await work(Runtime(settings=settings, plugins=plugins))
 
     try:
         return asyncio.run(main())
+    except MigrationError as exc:
+        raise click.ClickException(str(exc)) from None
     except (BaseORMException, OSError, asyncpg.PostgresError) as exc:
         raise click.ClickException(
             f"cannot use the database {redact_url(settings.database_url)}: {exc or type(exc).__name__}"
@@ -132,9 +147,18 @@ def cli(ctx: click.Context, config_file: str | None, database_url: str | None, p
     help="E-mail of the first admin.",
 )
 @click.option("--no-jobs", is_flag=True, help="Leave periodic jobs to separate `helpline worker` processes.")
+@click.option(
+    "--no-migrate", is_flag=True, help="Leave pending migrations to `helpline migrate` (/readyz waits for it)."
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, admin_email: str, no_jobs: bool) -> None:
-    """Run Helpline: GraphQL (and GraphiQL) at http://HOST:PORT/graphql, and periodic jobs."""
+def serve(
+    ctx: click.Context, host: str | None, port: int | None, admin_email: str, no_jobs: bool, no_migrate: bool
+) -> None:
+    """Run Helpline: GraphQL (and GraphiQL) at http://HOST:PORT/graphql, and periodic jobs.
+
+    Pending migrations are applied first (creating the database on first start), unless
+    ``--no-migrate`` or the ``migrate_on_start`` setting says otherwise.
+    """
     import uvicorn
 
     from helpline.app import create_app
@@ -143,14 +167,20 @@ def serve(ctx: click.Context, host: str | None, port: int | None, admin_email: s
         settings = _settings(ctx).replace(**{k: v for k, v in {"host": host, "port": port}.items() if v is not None})
         if no_jobs:
             settings = settings.replace(run_jobs_in_process=False)
+        if no_migrate:
+            settings = settings.replace(migrate_on_start=False)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
     ensure_port_free(settings.host, settings.port)
-    created = run_with_database(
-        settings,
-        _plugins(ctx),
-        lambda rt: bootstrap_admin(rt, admin_email, "Admin", only_if_empty=True),
-    )
+
+    async def first_start(runtime: Runtime) -> tuple[str, str] | None:
+        pending = await pending_migrations(connection(), tortoise_config(runtime.plugins, settings.database_url))
+        if pending:  # only with --no-migrate: nothing can be written before `helpline migrate`
+            click.echo(f"{len(pending)} migration(s) pending ({', '.join(pending)}): run 'helpline migrate'.")
+            return None
+        return await bootstrap_admin(runtime, admin_email, "Admin", only_if_empty=True)
+
+    created = run_with_database(settings, _plugins(ctx), first_start)
     if created is not None:
         _print_admin_token(*created)
     app = create_app(settings)
@@ -200,9 +230,76 @@ def init(ctx: click.Context, email: str, name: str) -> None:
         _settings(ctx),
         _plugins(ctx),
         lambda rt: bootstrap_admin(rt, email, name, only_if_empty=False),
+        migrate=True,
     )
     assert created is not None  # only_if_empty=False raises instead of returning None
     _print_admin_token(*created)
+
+
+@cli.command()
+@click.option("--check", is_flag=True, help="Apply nothing; exit with status 1 when migrations are pending.")
+@click.pass_context
+def migrate(ctx: click.Context, check: bool) -> None:
+    """Apply the pending migrations of the enabled apps (the core and each plugin's).
+
+    Safe to run while servers run and from several places at once: on PostgreSQL one run at a
+    time holds a lock, and all pending migrations apply in one transaction (all or nothing).
+    Back the database up first.
+    """
+    settings, plugins = _settings(ctx), _plugins(ctx)
+    config = tortoise_config(plugins, settings.database_url)
+
+    async def pending(_runtime: Runtime) -> list[str]:
+        return await pending_migrations(connection(), config)
+
+    if check:
+        waiting = run_with_database(settings, plugins, pending, migrate=False)
+        if waiting:
+            click.echo(f"{len(waiting)} migration(s) pending:")
+            for name in waiting:
+                click.echo(f"    {name}")
+            ctx.exit(1)
+        click.echo("Migrations are current.")
+        return
+
+    async def apply(_runtime: Runtime) -> list[str]:
+        return await apply_migrations(CONNECTION, config, progress=lambda name: click.echo(f"Applying {name}"))
+
+    applied = run_with_database(settings, plugins, apply, migrate=False)
+    click.echo(f"Applied {len(applied)} migration(s)." if applied else "Migrations are current; nothing to apply.")
+
+
+@cli.group()
+def migrations() -> None:
+    """Write migrations (for developers of Helpline and of plugins)."""
+
+
+@migrations.command("make")
+@click.option("--app", "app_labels", multiple=True, required=True, help="The app (core, or a plugin's); repeatable.")
+@click.option("--name", default=None, help="Describes the change: 0003_<name>.py (default: auto_<time>).")
+@click.pass_context
+def migrations_make(ctx: click.Context, app_labels: tuple[str, ...], name: str | None) -> None:
+    """Write the next migration of each app whose models changed since its last migration.
+
+    Needs no database: the migrations on disk say what the schema was. Review the file, and write
+    data changes (``ops.RunPython``/``ops.RunSQL``) by hand where a column's meaning changes.
+    """
+    plugins = _plugins(ctx)
+    config = tortoise_config(plugins, "sqlite://:memory:")
+
+    async def make() -> list[str]:
+        async with open_database(plugins, "sqlite://:memory:", create_schema=False, global_fallback=False) as context:
+            assert context.apps is not None
+            return [str(path) for path in await make_migrations(context.apps, config, list(app_labels), name=name)]
+
+    try:
+        written = asyncio.run(make())
+    except MigrationError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not written:
+        click.echo("No changes detected.")
+    for path in written:
+        click.echo(f"Created {path}")
 
 
 @cli.group()

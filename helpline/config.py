@@ -37,6 +37,9 @@ class Settings:
     the tickets assigned to them and the triage queue (tickets with no team yet).
     ``run_jobs_in_process``: ``helpline serve`` also runs plugins' periodic jobs; turn it off when
     separate ``helpline worker`` processes run them.
+    ``migrate_on_start``: ``helpline serve`` and ``helpline worker`` apply pending migrations when
+    they start (concurrent starts on PostgreSQL take turns). Turn it off when a deploy step runs
+    ``helpline migrate``; until it has, ``/readyz`` answers 503 naming the pending migrations.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -57,6 +60,7 @@ class Settings:
     log_level: str = "info"
     log_format: str = "text"
     run_jobs_in_process: bool = True
+    migrate_on_start: bool = True
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with ``changes`` applied (validated like any other source)."""

@@ -5,8 +5,9 @@
   attached to every log record written while the request is handled.
 - ``log_format = "json"`` writes one JSON object per line (time, level, logger, message,
   request_id, exception), for log collectors; ``"text"`` is for people.
-- ``/healthz`` says the process answers; ``/readyz`` that it can serve: the database answers and
-  holds the core's tables.
+- ``/healthz`` says the process answers; ``/readyz`` that it can serve: the database answers,
+  holds the core's tables, and has every migration of the enabled apps applied (a server started
+  with ``migrate_on_start`` off waits there for ``helpline migrate``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from helpline.core.db import connection
+from helpline.core.migrate import MigrationCheck
 from helpline.core.models import Counter
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -106,12 +108,22 @@ async def healthz(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-async def readyz(_request: Request) -> Response:
-    """Readiness: the database answers and holds the core's tables; 503 with the reason otherwise."""
+async def readyz(request: Request) -> Response:
+    """Readiness: the database answers, holds the core's tables and has every migration applied.
+
+    503 with the reason otherwise; pending migrations are listed under ``pending``.
+    """
+    check: MigrationCheck | None = getattr(request.app.state, "migrations", None)
     try:
         await connection().execute_query("SELECT 1")
-        await Counter.exists()
+        pending = await check.pending(connection()) if check is not None else []
+        if not pending:
+            await Counter.exists()
     except Exception as exc:
         logger.warning("not ready: %s", exc)
         return JSONResponse({"status": "unavailable", "reason": "the database is not reachable or not set up"}, 503)
+    if pending:
+        logger.warning("not ready: migrations pending: %s", ", ".join(pending))
+        reason = f"{len(pending)} migration(s) pending; run 'helpline migrate'"
+        return JSONResponse({"status": "unavailable", "reason": reason, "pending": pending}, 503)
     return JSONResponse({"status": "ready"})

@@ -158,7 +158,10 @@ async def running_app(
 ) -> AsyncIterator[HelplineClient]:
     """Create an app with exactly ``plugins`` (default: none besides core) on a fresh test database.
 
-    ``clock`` defaults to a :class:`FrozenClock`, so tests move time explicitly. Periodic jobs do
+    ``clock`` defaults to a :class:`FrozenClock`, so tests move time explicitly. A fresh database
+    gets its tables straight from the models with every migration recorded as applied, which is
+    quicker than running the migrations; ``tests/core/test_migrations.py`` keeps both ways giving
+    the same tables, columns and indexes on SQLite and PostgreSQL. Periodic jobs do
     not run in the background (``run_jobs_in_process`` off): tests run them with
     :func:`helpline.core.scheduler.run_due_jobs`.
     """
@@ -170,6 +173,7 @@ async def running_app(
             database_url=url,
             extra_plugins=extra_plugins,
             clock=clock or FrozenClock(),
+            schema_from_models=database_url is None,
         )
         await stack.enter_async_context(app.router.lifespan_context(app))
         transport = httpx.ASGITransport(app=app)
@@ -205,3 +209,61 @@ def count_statements() -> Iterator[list[str]]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(previous_level)
+
+
+async def describe_schema(client: Any) -> dict[str, Any]:
+    """The shape of the database behind a Tortoise ``client``, for comparing two databases.
+
+    Per table (the migration records excluded): its columns (name, type, nullability, default),
+    and its indexes and constraints with their definitions. SQLite and PostgreSQL each describe
+    themselves in their own terms; compare databases of one kind.
+    """
+    shape: dict[str, Any] = {}
+    if client.capabilities.dialect == "postgres":
+        _n, columns = await client.execute_query(
+            "SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns "
+            "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+        )
+        for row in columns:
+            # Sequence names embed the schema-less table name; the default is the same either way.
+            table = shape.setdefault(row["table_name"], {"columns": [], "indexes": [], "constraints": []})
+            table["columns"].append((row["column_name"], row["data_type"], row["is_nullable"], row["column_default"]))
+        _n, indexes = await client.execute_query(
+            "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY indexname"
+        )
+        for row in indexes:
+            definition = row["indexdef"].replace(f"{await _current_schema(client)}.", "")
+            shape[row["tablename"]]["indexes"].append((row["indexname"], definition))
+        _n, constraints = await client.execute_query(
+            "SELECT cls.relname AS table_name, con.conname, pg_get_constraintdef(con.oid) AS definition "
+            "FROM pg_constraint con JOIN pg_class cls ON cls.oid = con.conrelid "
+            "JOIN pg_namespace ns ON ns.oid = cls.relnamespace WHERE ns.nspname = current_schema() "
+            "ORDER BY con.conname"
+        )
+        for row in constraints:
+            shape[row["table_name"]]["constraints"].append((row["conname"], row["definition"]))
+    else:
+        _n, tables = await client.execute_query(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+        for table_row in tables:
+            name = table_row["name"]
+            _n, columns = await client.execute_query(f'PRAGMA table_info("{name}")')
+            _n, foreign = await client.execute_query(f'PRAGMA foreign_key_list("{name}")')
+            _n, index_list = await client.execute_query(f'PRAGMA index_list("{name}")')
+            indexes = []
+            for index in sorted(index_list, key=lambda row: row["name"]):
+                _n, index_columns = await client.execute_query(f'PRAGMA index_info("{index["name"]}")')
+                indexes.append((index["name"], index["unique"], tuple(col["name"] for col in index_columns)))
+            shape[name] = {
+                "columns": [(c["name"], c["type"], c["notnull"], c["dflt_value"], c["pk"]) for c in columns],
+                "indexes": indexes,
+                "constraints": sorted((f["from"], f["table"], f["to"], f["on_delete"]) for f in foreign),
+            }
+    shape.pop("tortoise_migrations", None)
+    return shape
+
+
+async def _current_schema(client: Any) -> str:
+    _n, rows = await client.execute_query("SELECT current_schema() AS name")
+    return str(rows[0]["name"])

@@ -17,10 +17,15 @@ class ModelsContribution:
 
     ``app`` is the Tortoise app label (by convention the plugin's name); ``modules`` are the
     importable modules that define the models. Relations to core models use ``"core.Ticket"``.
+    ``migrations`` is the importable package holding the app's migrations, inside the plugin's own
+    package (``"my_plugin.migrations"``; create it with an empty ``__init__.py``, then run
+    ``helpline migrations make --app <app>``). Without it, the app's missing tables are created
+    from the models and never upgraded: fine for a throwaway plugin, not for one with users' data.
     """
 
     app: str
     modules: Sequence[str]
+    migrations: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,12 +1,14 @@
 """The database: Tortoise configuration assembled from plugin contributions, and transactions.
 
 Every plugin's models form their own Tortoise app on the one ``default`` connection, so a single
-transaction covers the core's tables and every plugin's.
+transaction covers the core's tables and every plugin's. Each app's schema is built and upgraded
+by its migrations (see :mod:`helpline.core.migrate`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import urllib.parse
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,9 +22,11 @@ from tortoise.transactions import in_transaction
 
 from helpline.core.contributions import ModelsContribution
 from helpline.core.errors import PluginLoadError
+from helpline.core.migrate import apply_migrations, record_all_migrations, unmigrated_apps
 from helpline.core.plugins import HelplinePlugins
 
 CONNECTION = "default"
+logger = logging.getLogger("helpline")
 
 
 def normalise_database_url(url: str) -> str:
@@ -63,6 +67,8 @@ def tortoise_config(plugins: HelplinePlugins, database_url: str) -> dict[str, An
             )
         owners[models.app] = contributed.plugin
         apps[models.app] = {"models": list(models.modules), "default_connection": CONNECTION}
+        if models.migrations:
+            apps[models.app]["migrations"] = models.migrations
     return {
         "connections": {CONNECTION: normalise_database_url(database_url)},
         "apps": apps,
@@ -77,25 +83,36 @@ async def open_database(
     database_url: str,
     *,
     create_schema: bool = True,
+    from_models: bool = False,
     global_fallback: bool = True,
 ) -> AsyncIterator[TortoiseContext]:
-    """Open the database for the enabled plugins; create missing tables; close on exit.
+    """Open the database for the enabled plugins; bring its schema up to date; close on exit.
 
+    ``create_schema`` applies pending migrations (creating the database on first use, upgrading
+    an older one) and creates the missing tables of apps that ship no migrations.
+    ``from_models`` instead creates the tables straight from the models and records every
+    migration as applied: quicker, for fresh test databases only (a test keeps both ways equal).
     ``global_fallback`` lets other tasks (a server's request tasks) use this context; only one
     such context may be open per process at a time.
     """
     _check_sqlite_folder(database_url)
     context = TortoiseContext()
+    config = tortoise_config(plugins, database_url)
     with context:
         try:
             # Inside the try: a failed init has opened connections (aiosqlite's thread) to close.
-            await context.init(
-                config=tortoise_config(plugins, database_url),
-                _create_db=False,
-                _enable_global_fallback=global_fallback,
-            )
-            if create_schema:
-                await context.generate_schemas(safe=True)
+            await context.init(config=config, _create_db=False, _enable_global_fallback=global_fallback)
+            if from_models:
+                await context.generate_schemas(safe=False)
+                await record_all_migrations(connection(), config)
+            elif create_schema:
+                await apply_migrations(CONNECTION, config)
+                if unmigrated := unmigrated_apps(config):
+                    logger.warning(
+                        "apps without migrations (tables created from models, never upgraded): %s",
+                        ", ".join(unmigrated),
+                    )
+                    await context.generate_schemas(safe=True)
             yield context
         finally:
             await context.close_connections()

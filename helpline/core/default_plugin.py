@@ -15,5 +15,5 @@ __all__ = ["__version__", "helpline_register_models"]
 
 @hookimpl
 def helpline_register_models() -> ModelsContribution:
-    """The core tables live in the Tortoise app ``core``."""
-    return ModelsContribution(app="core", modules=["helpline.core.models"])
+    """The core tables live in the Tortoise app ``core``; their migrations in ``helpline.core.migrations``."""
+    return ModelsContribution(app="core", modules=["helpline.core.models"], migrations="helpline.core.migrations")

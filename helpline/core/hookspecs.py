@@ -65,6 +65,9 @@ def helpline_register_models() -> ModelsContribution | list[ModelsContribution] 
     Called once while the database configuration is assembled. Return a
     :class:`~helpline.core.contributions.ModelsContribution` whose ``app`` label is unique (by
     convention your plugin's name). A disabled plugin is never asked, so it adds no tables.
+    Name your migrations package in ``migrations`` (inside your own package): ``helpline migrate``
+    and start-up apply its pending migrations, in order with the core's (see
+    :mod:`helpline.core.migrate`).
     """
 
 

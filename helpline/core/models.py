@@ -209,6 +209,8 @@ class Message(Model):
 
     class Meta:
         table = "helpline_message"
+        # A ticket's conversation, in order: PostgreSQL does not index foreign keys by itself.
+        indexes = (("ticket_id", "created_at"),)
 
 
 class TicketEvent(Model):
@@ -241,6 +243,8 @@ class TicketEvent(Model):
 
     class Meta:
         table = "helpline_ticket_event"
+        # A ticket's history, in order (see Message).
+        indexes = (("ticket_id", "created_at"),)
 
 
 class JobState(Model):

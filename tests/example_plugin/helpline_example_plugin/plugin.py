@@ -15,8 +15,10 @@ from helpline_example_plugin.schema import WatcherMutation, WatcherTicketFields
 
 @hookimpl
 def helpline_register_models() -> ModelsContribution:
-    """The ``Watcher`` table, in a Tortoise app named after the plugin."""
-    return ModelsContribution(app=PLUGIN_NAME, modules=["helpline_example_plugin.models"])
+    """The ``Watcher`` table, in a Tortoise app named after the plugin, with its migrations in our package."""
+    return ModelsContribution(
+        app=PLUGIN_NAME, modules=["helpline_example_plugin.models"], migrations="helpline_example_plugin.migrations"
+    )
 
 
 @hookimpl
