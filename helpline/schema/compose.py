@@ -25,6 +25,7 @@ from helpline.schema.errors import HelplineSchema
 from helpline.schema.limits import default_extensions
 from helpline.schema.mutation import Mutation as CoreMutation
 from helpline.schema.query import Query as CoreQuery
+from helpline.schema.subscription import Subscription as CoreSubscription
 from helpline.schema.types import TicketBase
 
 CORE = "core"
@@ -75,7 +76,7 @@ def collect_parts(plugins: HelplinePlugins) -> SchemaParts:
     parts = SchemaParts(
         query=[(CORE, CoreQuery)],
         mutation=[(CORE, CoreMutation)],
-        subscription=[],
+        subscription=[(CORE, CoreSubscription)],
         ticket=[(CORE, TicketBase)],
         types=[],
     )
