@@ -8,14 +8,18 @@ through the HTTP API and reads what the websocket receives.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import pytest
+import strawberry
 
+from helpline import SchemaContribution, create_app, hookimpl
+from helpline.config import Settings
+from helpline.core.errors import PluginLoadError
 from helpline.core.live import LiveHub
 from helpline.schema.ids import encode_id
-from helpline.testing import HelplineClient, LiveConnection, TestUser, serving
+from helpline.testing import HelplineClient, LiveConnection, TestUser, running_app, serving
 from tests.core.test_tickets import create, reply, update
 
 TICKET_CHANGED = (
@@ -253,3 +257,51 @@ async def test_a_change_that_rolls_back_is_never_announced(
         await update(client, agent, ticket["id"], priority="LOW")
         event = (await live.next_data(operation))["ticketChanged"]
         assert event["changedFields"] == ["priority"], "the refused change produced no event"
+
+
+@strawberry.type
+class StolenSubscription:
+    @strawberry.subscription
+    async def ticket_changed(self) -> AsyncGenerator[int, None]:
+        yield 1
+
+
+@strawberry.type
+class CountdownSubscription:
+    @strawberry.subscription
+    async def countdown(self, start: int) -> AsyncGenerator[int, None]:
+        for number in range(start, 0, -1):
+            yield number
+
+
+class SubscriptionPlugin:
+    def __init__(self, name: str, subscription: type) -> None:
+        self.helpline_plugin_name = name
+        self.subscription = subscription
+
+    @hookimpl
+    def helpline_register_schema(self) -> SchemaContribution:
+        return SchemaContribution(subscription=self.subscription)
+
+
+def test_a_plugin_subscription_field_clashing_with_the_core_stops_start_up() -> None:
+    with pytest.raises(
+        PluginLoadError, match="Subscription field 'ticketChanged' is defined by both 'core' and 'thief'"
+    ):
+        create_app(
+            Settings(),
+            plugins=[],
+            database_url="sqlite://:memory:",
+            extra_plugins=[SubscriptionPlugin("thief", StolenSubscription)],
+        )
+
+
+async def test_plugins_contribute_subscription_fields() -> None:
+    async with (
+        running_app(extra_plugins=[SubscriptionPlugin("countdown", CountdownSubscription)]) as client,
+        serving(client.app) as url,
+        LiveConnection.open(url) as live,
+    ):
+        operation = await live.subscribe("subscription { countdown(start: 2) }")
+        assert [(await live.next_data(operation))["countdown"] for _ in range(2)] == [2, 1]
+        assert (await live.next_message(operation))["type"] == "complete"
