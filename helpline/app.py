@@ -25,9 +25,12 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 from tortoise.exceptions import OperationalError
 
 from helpline.config import Settings, load_settings
+from helpline.core import live
 from helpline.core.auth import authenticate
 from helpline.core.clock import Clock, SystemClock
 from helpline.core.contributions import RouteContribution
@@ -48,6 +51,11 @@ RESERVED_PATHS = ("/graphql", "/healthz", "/readyz")
 
 class HelplineGraphQL(GraphQL):  # type: ignore[type-arg]
     """strawberry's ASGI view with Helpline's context, and JSON bodies for transport errors.
+
+    Websockets speak graphql-transport-ws only. A websocket is authenticated once, when the client
+    sends ``connection_init``: from its payload ``{"Authorization": "Bearer ..."}``, else from the
+    upgrade request's ``Authorization`` header. The connection is acknowledged either way; a missing
+    or bad token fails each subscription with UNAUTHENTICATED, as it fails each HTTP query.
 
     Malformed requests (invalid JSON, a wrong content type, no query) get a GraphQL-shaped JSON
     error with ``extensions.code`` BAD_REQUEST and their HTTP status, never a plain-text page.
@@ -88,7 +96,7 @@ class HelplineGraphQL(GraphQL):  # type: ignore[type-arg]
         """Authenticate once per request; a bad token is reported when a field needs the viewer."""
         context = HelplineContext(runtime=self.runtime, request=request, response=response)
         if isinstance(request, WebSocket):
-            return context
+            return context  # authenticated in on_ws_connect, once connection_init arrives
         try:
             context.current_viewer = await authenticate(
                 request.headers.get("authorization"),
@@ -97,6 +105,24 @@ class HelplineGraphQL(GraphQL):  # type: ignore[type-arg]
         except Unauthenticated as exc:
             context.auth_error = exc
         return context
+
+    async def on_ws_connect(self, context: HelplineContext) -> UnsetType | dict[str, object] | None:  # type: ignore[override]
+        """Authenticate a websocket from its ``connection_init`` payload or its upgrade headers."""
+        params = context.connection_params or {}
+        authorization = params.get("Authorization", params.get("authorization"))
+        if authorization is None and context.request is not None:
+            authorization = context.request.headers.get("authorization")
+        if authorization is not None and not isinstance(authorization, str):
+            context.auth_error = Unauthenticated("Authorization must be a string: 'Bearer <token>'")
+            return UNSET
+        context.authorization = authorization
+        try:
+            context.current_viewer = await authenticate(
+                authorization, agents_see_all=self.runtime.settings.agents_see_all_tickets
+            )
+        except Unauthenticated as exc:
+            context.auth_error = exc
+        return UNSET
 
     def encode_json(self, data: object) -> str:
         """Compact JSON (no spaces), as most GraphQL servers send."""
@@ -194,7 +220,12 @@ def create_app(
     loaded = load_plugins(settings.plugins, extra=extra_plugins)
     runtime = Runtime(settings=settings, plugins=loaded, clock=clock or SystemClock())
     schema = compose_schema(loaded, settings)
-    graphql = HelplineGraphQL(schema, runtime, graphql_ide="graphiql" if settings.graphiql else None)
+    graphql = HelplineGraphQL(
+        schema,
+        runtime,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+    )
 
     jobs = collect_jobs(runtime)
 
@@ -211,8 +242,13 @@ def create_app(
             except OperationalError as exc:
                 # Without migrations the tables may be missing: serve anyway, and let /readyz say so.
                 logger.error("the database is not set up: %s", exc)
-            async with _jobs_in_process(runtime, jobs if settings.run_jobs_in_process else []):
-                yield
+            async with live.running_hub(settings.database_url) as hub:
+                runtime.live = hub
+                try:
+                    async with _jobs_in_process(runtime, jobs if settings.run_jobs_in_process else []):
+                        yield
+                finally:
+                    runtime.live = None
 
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),

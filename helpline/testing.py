@@ -6,6 +6,8 @@
 - :func:`running_app` builds an app with exactly the plugins a test names, runs its lifespan, and
   yields a :class:`HelplineClient` that sends real HTTP requests through the ASGI app.
 - :meth:`HelplineClient.make_user` creates a person and an API token for them.
+- :func:`serving` serves a running app over real HTTP and websockets (uvicorn, a free port), and
+  :class:`LiveConnection` is a graphql-transport-ws client for testing subscriptions.
 
 Use them from pytest fixtures::
 
@@ -17,8 +19,10 @@ Use them from pytest fixtures::
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
+import json
 import logging
 import os
 import tempfile
@@ -267,3 +271,106 @@ async def describe_schema(client: Any) -> dict[str, Any]:
 async def _current_schema(client: Any) -> str:
     _n, rows = await client.execute_query("SELECT current_schema() AS name")
     return str(rows[0]["name"])
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Starlette) -> AsyncIterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port, in this event loop; yield its base URL.
+
+    For websockets (subscriptions), which ``httpx.ASGITransport`` cannot carry. The app's lifespan
+    is not run again: use it on the app of :func:`running_app` (``client.app``).
+    """
+    import uvicorn
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_config=None, log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(), name="helpline-test-server")
+    try:
+        while not server.started:
+            if task.done():
+                task.result()  # raises the start-up error
+                raise RuntimeError("the test server stopped before it started")
+            await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+class LiveConnection:
+    """A graphql-transport-ws connection to ``/graphql``, for tests of subscriptions.
+
+    Open it with :meth:`open`; :meth:`subscribe` starts an operation and :meth:`next_message`
+    reads what the server sends for it, with a generous deadline (a deadline, never a measurement).
+    """
+
+    PROTOCOL = "graphql-transport-ws"
+
+    def __init__(self, websocket: Any) -> None:
+        self.websocket = websocket
+        self._counter = 0
+        self._inbox: dict[str, list[dict[str, Any]]] = {}
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(
+        cls,
+        base_url: str,
+        token: str | None = None,
+        *,
+        header_token: str | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> AsyncIterator[LiveConnection]:
+        """Connect, send ``connection_init`` (with ``{"Authorization": "Bearer <token>"}`` when
+        ``token`` is given, or ``payload`` as is) and wait for ``connection_ack``.
+        ``header_token`` sends the token in the upgrade request's Authorization header instead."""
+        import websockets
+
+        url = base_url.replace("http://", "ws://", 1) + "/graphql"
+        headers = {"Authorization": f"Bearer {header_token}"} if header_token else None
+        async with websockets.connect(url, subprotocols=[cls.PROTOCOL], additional_headers=headers) as websocket:  # type: ignore[list-item]
+            connection = cls(websocket)
+            init_payload = payload if payload is not None else ({"Authorization": f"Bearer {token}"} if token else {})
+            await websocket.send(json.dumps({"type": "connection_init", "payload": init_payload}))
+            ack = await connection._receive()
+            if ack.get("type") != "connection_ack":
+                raise AssertionError(f"expected connection_ack, got {ack}")
+            yield connection
+
+    async def _receive(self, within: float = 30.0) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.websocket.recv(), within)
+        return json.loads(raw)  # type: ignore[no-any-return]
+
+    async def subscribe(self, query: str, variables: dict[str, Any] | None = None) -> str:
+        """Start an operation; return its id."""
+        self._counter += 1
+        operation_id = str(self._counter)
+        message = {"id": operation_id, "type": "subscribe", "payload": {"query": query, "variables": variables or {}}}
+        await self.websocket.send(json.dumps(message))
+        return operation_id
+
+    async def next_message(self, operation_id: str, within: float = 30.0) -> dict[str, Any]:
+        """The next message (``next``, ``error`` or ``complete``) for ``operation_id``."""
+        deadline = asyncio.get_running_loop().time() + within
+        while not self._inbox.get(operation_id):
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise AssertionError(f"nothing arrived for operation {operation_id} within {within:.0f}s")
+            message = await self._receive(remaining)
+            if message.get("type") == "ping":
+                continue
+            self._inbox.setdefault(str(message.get("id")), []).append(message)
+        return self._inbox[operation_id].pop(0)
+
+    async def next_data(self, operation_id: str, within: float = 30.0) -> dict[str, Any]:
+        """The ``data`` of the next ``next`` message for ``operation_id``; fails on errors."""
+        message = await self.next_message(operation_id, within)
+        payload = message.get("payload")
+        if message.get("type") != "next" or not isinstance(payload, dict) or payload.get("errors"):
+            raise GraphQLErrorResponse(f"expected data for operation {operation_id}, got {message}")
+        return payload["data"]  # type: ignore[no-any-return]
+
+    async def complete(self, operation_id: str) -> None:
+        """Stop an operation."""
+        await self.websocket.send(json.dumps({"id": operation_id, "type": "complete"}))

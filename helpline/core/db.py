@@ -8,9 +8,10 @@ by its migrations (see :mod:`helpline.core.migrate`).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,10 @@ from helpline.core.plugins import HelplinePlugins
 
 CONNECTION = "default"
 logger = logging.getLogger("helpline")
+# Callbacks to run once the current (outermost) transaction commits; None outside transaction().
+_after_commit: contextvars.ContextVar[list[Callable[[], None]] | None] = contextvars.ContextVar(
+    "helpline_after_commit", default=None
+)
 
 
 def normalise_database_url(url: str) -> str:
@@ -128,9 +133,41 @@ def _check_sqlite_folder(database_url: str) -> None:
         raise ConfigurationError(f"the folder of the SQLite file {path!r} does not exist")
 
 
-def transaction() -> contextlib.AbstractAsyncContextManager[BaseDBAsyncClient]:
-    """One database transaction on the default connection (nested calls use savepoints)."""
-    return in_transaction(CONNECTION)
+@contextlib.asynccontextmanager
+async def transaction() -> AsyncIterator[BaseDBAsyncClient]:
+    """One database transaction on the default connection (nested calls use savepoints).
+
+    Callbacks registered with :func:`after_commit` inside it run once the outermost transaction
+    has committed; those registered inside a nested block that rolls back are dropped with it.
+    """
+    outer = _after_commit.get()
+    callbacks: list[Callable[[], None]] = []
+    token = _after_commit.set(callbacks)
+    try:
+        async with in_transaction(CONNECTION) as client:
+            yield client
+    finally:
+        _after_commit.reset(token)
+    # Only reached when the block committed (or, nested, released its savepoint).
+    if outer is not None:
+        outer.extend(callbacks)
+        return
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            # The change is committed: a failing callback must not turn it into an error.
+            logger.exception("an after-commit callback failed")
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run ``callback`` (synchronous, quick) after the current transaction commits; never if it rolls
+    back. Outside :func:`transaction` there is nothing to wait for: it runs at once."""
+    pending = _after_commit.get()
+    if pending is None:
+        callback()
+    else:
+        pending.append(callback)
 
 
 def connection() -> BaseDBAsyncClient:

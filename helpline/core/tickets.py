@@ -22,7 +22,7 @@ from typing import Any
 
 from tortoise.expressions import F
 
-from helpline.core import auth, workflow
+from helpline.core import auth, live, workflow
 from helpline.core.actors import Actor
 from helpline.core.db import is_postgres, transaction
 from helpline.core.enums import (
@@ -270,6 +270,7 @@ async def create_ticket(
             message_id=message.id,
         ).save()
         await rt.plugins.broadcast("helpline_ticket_created", ticket=ticket, actor=acting)
+        await live.publish(rt, live.created(ticket))
     return ticket
 
 
@@ -444,6 +445,7 @@ async def update_ticket(
             diff["tags"] = (old_tags, new_tags)
         if diff:
             await _apply(rt, ticket, values, diff, acting, now)
+            await live.publish(rt, live.updated(ticket, diff))
     return ticket
 
 
@@ -531,6 +533,7 @@ async def add_message(
             # must not learn from them that notes exist.
             await _apply(rt, ticket, values, diff, acting, now, message)
         await rt.plugins.broadcast("helpline_message_added", ticket=ticket, message=message, actor=acting)
+        await live.publish(rt, live.message_added(ticket, message, diff))
     return message, ticket
 
 
@@ -680,4 +683,5 @@ async def merge_tickets(
             moved_message_ids=list(moved),
             actor=acting,
         )
+        await live.publish(rt, live.merged(source, target))
     return source, target

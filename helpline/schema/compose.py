@@ -16,6 +16,7 @@ from typing import Any
 import strawberry
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.base import get_object_definition
+from strawberry.utils.str_converters import to_camel_case
 from tortoise.models import Model
 
 from helpline.config import Settings
@@ -27,6 +28,7 @@ from helpline.schema.errors import HelplineSchema
 from helpline.schema.limits import default_extensions
 from helpline.schema.mutation import Mutation as CoreMutation
 from helpline.schema.query import Query as CoreQuery
+from helpline.schema.subscription import Subscription as CoreSubscription
 from helpline.schema.types import TicketBase
 
 CORE = "core"
@@ -36,7 +38,9 @@ _compose_lock = threading.Lock()
 
 def _field_names(strawberry_type: type) -> dict[str, str]:
     definition = get_object_definition(strawberry_type, strict=True)
-    return {field.python_name: field.graphql_name or field.python_name for field in definition.fields}
+    # strawberry camel-cases names it was not given (auto_camel_case is on): compare what clients see,
+    # so an explicit name="ticketChanged" clashes with a ticket_changed field.
+    return {field.python_name: field.graphql_name or to_camel_case(field.python_name) for field in definition.fields}
 
 
 def _check_clashes(kind: str, parts: list[tuple[str, type]]) -> None:
@@ -77,7 +81,7 @@ def collect_parts(plugins: HelplinePlugins) -> SchemaParts:
     parts = SchemaParts(
         query=[(CORE, CoreQuery)],
         mutation=[(CORE, CoreMutation)],
-        subscription=[],
+        subscription=[(CORE, CoreSubscription)],
         ticket=[(CORE, TicketBase)],
         types=[],
     )

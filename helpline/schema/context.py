@@ -56,6 +56,10 @@ class HelplineContext:
     current_viewer: Viewer | None = None
     auth_error: Unauthenticated | None = None
     loaders: Loaders = dataclasses.field(default_factory=Loaders)
+    # Websockets: the graphql-transport-ws ``connection_init`` payload (strawberry sets it), and the
+    # Authorization value the connection was authenticated with.
+    connection_params: dict[str, Any] | None = None
+    authorization: str | None = None
 
     _visible_tickets: DataLoader[int, Ticket | None] | None = None
 
@@ -81,6 +85,12 @@ class HelplineContext:
 
             self._visible_tickets = DataLoader(load_fn=load)
         return self._visible_tickets
+
+    def fresh_loaders(self) -> None:
+        """Forget everything loaded so far. A websocket's context lives as long as the connection:
+        subscriptions call this before each event so that no event is resolved from stale rows."""
+        self.loaders = Loaders()
+        self._visible_tickets = None
 
 
 def context_of(info: Info[Any, Any]) -> HelplineContext:
