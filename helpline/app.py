@@ -28,10 +28,11 @@ from tortoise.exceptions import OperationalError
 
 from helpline.config import Settings, load_settings
 from helpline.core.auth import authenticate
-from helpline.core.clock import Clock, SystemClock
+from helpline.core.clock import Clock, SystemClock, install_process_clock
 from helpline.core.contributions import RouteContribution
 from helpline.core.db import open_database
 from helpline.core.errors import PluginLoadError, Unauthenticated
+from helpline.core.outbox import collect_handlers, dispatching
 from helpline.core.plugins import HelplinePlugins, load_plugins
 from helpline.core.runtime import Runtime
 from helpline.core.scheduler import RegisteredJob, collect_jobs, work
@@ -178,7 +179,8 @@ def create_app(
     ``database_url`` override them (tests build apps with exactly the plugins they need).
     ``extra_plugins`` are plugin objects registered in code. Plugins load, and the schema is
     composed, here: a broken plugin or a schema clash raises before the app exists.
-    The app's state carries ``runtime`` (settings, plugins, clock) and ``schema``.
+    The app's state carries ``runtime`` (settings, plugins, clock) and ``schema``. Unless
+    ``run_jobs_in_process`` is off, the app also runs periodic jobs and the outbox dispatcher.
     """
     settings = settings or load_settings()
     if plugins is not None:
@@ -191,17 +193,28 @@ def create_app(
     graphql = HelplineGraphQL(schema, runtime, graphql_ide="graphiql" if settings.graphiql else None)
 
     jobs = collect_jobs(runtime)
+    handlers = collect_handlers(runtime)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        async with open_database(loaded, settings.database_url, create_schema=create_schema):
-            try:
-                await ensure_counters()
-            except OperationalError as exc:
-                # Without create_schema the tables may be missing: serve anyway, and let /readyz say so.
-                logger.error("the database is not set up: %s", exc)
-            async with _jobs_in_process(runtime, jobs if settings.run_jobs_in_process else []):
-                yield
+        # Outbox effects written by event hooks (which get no runtime) take their time from this clock.
+        previous_clock = install_process_clock(runtime.clock)
+        try:
+            async with open_database(loaded, settings.database_url, create_schema=create_schema):
+                try:
+                    await ensure_counters()
+                except OperationalError as exc:
+                    # Without create_schema the tables may be missing: serve anyway, and let /readyz say so.
+                    logger.error("the database is not set up: %s", exc)
+                in_process = settings.run_jobs_in_process
+                async with (
+                    _jobs_in_process(runtime, jobs if in_process else []),
+                    # Exits first on shutdown: deliveries in flight finish (bounded), no new claims.
+                    dispatching(runtime, handlers if in_process else {}),
+                ):
+                    yield
+        finally:
+            install_process_clock(previous_clock)
 
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),

@@ -7,8 +7,10 @@ transaction covers the core's tables and every plugin's.
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import logging
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,11 @@ from helpline.core.errors import PluginLoadError
 from helpline.core.plugins import HelplinePlugins
 
 CONNECTION = "default"
+logger = logging.getLogger("helpline.db")
+# The callbacks to run once the outermost transaction() of this task commits; None outside one.
+_after_commit: contextvars.ContextVar[list[Callable[[], None]] | None] = contextvars.ContextVar(
+    "helpline_after_commit", default=None
+)
 
 
 def normalise_database_url(url: str) -> str:
@@ -111,9 +118,39 @@ def _check_sqlite_folder(database_url: str) -> None:
         raise ConfigurationError(f"the folder of the SQLite file {path!r} does not exist")
 
 
-def transaction() -> contextlib.AbstractAsyncContextManager[BaseDBAsyncClient]:
-    """One database transaction on the default connection (nested calls use savepoints)."""
-    return in_transaction(CONNECTION)
+@contextlib.asynccontextmanager
+async def transaction() -> AsyncIterator[BaseDBAsyncClient]:
+    """One database transaction on the default connection (nested calls use savepoints).
+
+    When the outermost one commits, the callbacks registered with :func:`after_commit` inside it run.
+    """
+    if _after_commit.get() is not None:  # nested: a savepoint of the outer transaction
+        async with in_transaction(CONNECTION) as client:
+            yield client
+        return
+    callbacks: list[Callable[[], None]] = []
+    token = _after_commit.set(callbacks)
+    try:
+        async with in_transaction(CONNECTION) as client:
+            yield client
+    finally:
+        _after_commit.reset(token)
+    # Reached only when the body and the commit succeeded; an exception skipped this.
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # a notification must never turn a committed change into an error
+            logger.exception("an after-commit callback failed")
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Call ``callback`` (synchronous, quick: e.g. wake a task) once the current :func:`transaction`
+    commits; never if it rolls back. Outside a transaction (autocommit), call it now."""
+    callbacks = _after_commit.get()
+    if callbacks is None:
+        callback()
+    else:
+        callbacks.append(callback)
 
 
 def connection() -> BaseDBAsyncClient:
