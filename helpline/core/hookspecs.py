@@ -6,7 +6,9 @@ Naming says how a hook is called:
   which plugin made each. Return one contribution, a list of them, or ``None``.
 - past-tense events (``helpline_ticket_created``...): broadcast to every plugin; results ignored.
   They run *inside* the database transaction of the change: raise to veto the whole change (the
-  caller sees an error naming your plugin). Implementations may be ``async def``.
+  caller sees an error naming your plugin). Implementations may be ``async def``. For effects
+  outside the database (webhooks, mail), call :func:`helpline.core.outbox.enqueue` there: the
+  effect commits with the change and is delivered after commit (see ``helpline_register_delivery``).
 - decisions (``helpline_validate_transition``): the core asks plugins one at a time and stops at
   the first non-``None`` answer.
 

@@ -400,3 +400,23 @@ def test_outbox_settings_are_checked() -> None:
     ):
         with pytest.raises(SettingsError, match=message):
             load_settings(environ={f"HELPLINE_{name}": value})
+
+
+async def test_the_app_delivers_in_the_background_right_after_a_commit(clock: FrozenClock) -> None:
+    delivered = asyncio.Event()
+
+    class Signalling(Webhooks):
+        async def deliver(self, effect: Effect) -> None:
+            await super().deliver(effect)
+            delivered.set()
+
+    # The app's own dispatcher (run_jobs_in_process), polling once an hour: the ticket service's
+    # commit is what wakes it.
+    settings = outbox_settings(run_jobs_in_process=True, outbox_poll_seconds=3600.0)
+    plugin = Signalling()
+    async with running_app(extra_plugins=[plugin], clock=clock, settings=settings) as client:
+        customer = await client.make_user("customer")
+        await asyncio.sleep(0.05)  # the dispatcher's first (empty) pass
+        await create_ticket(client, customer.token, "Background delivery")
+        await asyncio.wait_for(delivered.wait(), timeout=30)
+        assert [effect.payload["subject"] for effect in plugin.received] == ["Background delivery"]

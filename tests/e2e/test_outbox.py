@@ -1,5 +1,6 @@
-"""The outbox across real processes: a ``helpline serve`` killed between commit and delivery, and one
-stopped with SIGTERM while a delivery is in flight.
+"""The outbox across real processes: a ``helpline serve`` killed between commit and delivery, one
+stopped with SIGTERM while a delivery is in flight, and a ``helpline worker`` delivering for a
+``helpline serve --no-jobs``.
 
 The server runs the ``outbox_webhook`` test plugin (tests/e2e/outbox_webhook_plugin.py), found
 through an entry point written into a temporary folder on ``PYTHONPATH``. Its handler POSTs to a
@@ -24,7 +25,7 @@ import pytest
 from helpline import testing
 from helpline.core.enums import EffectStatus
 from helpline.core.models import OutboxEffect
-from tests.e2e.processes import graphql_data, serve
+from tests.e2e.processes import HELPLINE, ServerProcess, graphql_data, helpline_env, serve
 from tests.gql import CREATE_TICKET
 
 pytestmark = pytest.mark.e2e
@@ -185,3 +186,25 @@ async def test_sigterm_finishes_the_delivery_in_flight(
     assert [status for _key, status in await _effects(database_url)] == [EffectStatus.DELIVERED], (
         "and the server recorded it before exiting"
     )
+
+
+def test_a_worker_delivers_what_a_server_without_jobs_committed(
+    database_url: str, tmp_path: Path, receiver: Receiver, plugin_env: dict[str, str]
+) -> None:
+    with serve(database_url, tmp_path, "--no-jobs", env=plugin_env, **OUTBOX_SETTINGS) as server:
+        assert server.admin_token is not None
+        ticket = _create_ticket(server.base_url, server.admin_token, "For the worker")
+        command = [str(HELPLINE), "worker"]
+        env = {**helpline_env(database_url, **OUTBOX_SETTINGS), **plugin_env}
+        worker = ServerProcess(command, cwd=tmp_path, env=env)
+        try:
+            lines = worker.lines_until(lambda line: line.startswith("Outbox: delivering"), timeout=WAIT)
+            assert "outbox_webhook.ticket_created" in lines[-1], lines
+            receiver.wait_for(receiver.delivered, "the worker's delivery")
+            assert worker.stop(signal.SIGTERM) == 0, worker.describe()
+            assert "Traceback" not in worker.text
+        finally:
+            worker.kill()
+    assert [record["body"] for record in receiver.delivered()] == [
+        {"number": ticket["number"], "subject": "For the worker"}
+    ]
