@@ -11,6 +11,7 @@ from helpline.app import create_app
 from helpline.core.actors import Actor
 from helpline.core.contributions import (
     CommandContribution,
+    DeliveryHandler,
     ModelsContribution,
     PeriodicJob,
     RouteContribution,
@@ -22,6 +23,7 @@ from helpline.core.hookspecs import hookimpl, hookspec
 __all__ = [
     "Actor",
     "CommandContribution",
+    "DeliveryHandler",
     "ModelsContribution",
     "PeriodicJob",
     "RouteContribution",

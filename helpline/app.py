@@ -32,11 +32,12 @@ from tortoise.exceptions import OperationalError
 from helpline.config import Settings, load_settings
 from helpline.core import live
 from helpline.core.auth import authenticate
-from helpline.core.clock import Clock, SystemClock
+from helpline.core.clock import Clock, SystemClock, install_process_clock
 from helpline.core.contributions import RouteContribution
 from helpline.core.db import open_database, tortoise_config
 from helpline.core.errors import PluginLoadError, Unauthenticated
 from helpline.core.migrate import MigrationCheck
+from helpline.core.outbox import collect_handlers, dispatching
 from helpline.core.plugins import HelplinePlugins, load_plugins
 from helpline.core.runtime import Runtime
 from helpline.core.scheduler import RegisteredJob, collect_jobs, work
@@ -211,6 +212,8 @@ def create_app(
     ``migrations`` (the :class:`~helpline.core.migrate.MigrationCheck` behind ``/readyz``).
     ``create_schema`` off leaves the database as it is; ``schema_from_models`` creates a fresh
     test database's tables from the models instead of running the migrations (quicker).
+    The app's state carries ``runtime`` (settings, plugins, clock) and ``schema``. Unless
+    ``run_jobs_in_process`` is off, the app also runs periodic jobs and the outbox dispatcher.
     """
     settings = settings or load_settings()
     if plugins is not None:
@@ -228,27 +231,38 @@ def create_app(
     )
 
     jobs = collect_jobs(runtime)
+    handlers = collect_handlers(runtime)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        async with open_database(
-            loaded,
-            settings.database_url,
-            create_schema=create_schema and settings.migrate_on_start,
-            from_models=schema_from_models,
-        ):
-            try:
-                await ensure_counters()
-            except OperationalError as exc:
-                # Without migrations the tables may be missing: serve anyway, and let /readyz say so.
-                logger.error("the database is not set up: %s", exc)
-            async with live.running_hub(settings.database_url) as hub:
-                runtime.live = hub
+        # Outbox effects written by event hooks (which get no runtime) take their time from this clock.
+        previous_clock = install_process_clock(runtime.clock)
+        try:
+            async with open_database(
+                loaded,
+                settings.database_url,
+                create_schema=create_schema and settings.migrate_on_start,
+                from_models=schema_from_models,
+            ):
                 try:
-                    async with _jobs_in_process(runtime, jobs if settings.run_jobs_in_process else []):
-                        yield
-                finally:
-                    runtime.live = None
+                    await ensure_counters()
+                except OperationalError as exc:
+                    # Without migrations the tables may be missing: serve anyway, and let /readyz say so.
+                    logger.error("the database is not set up: %s", exc)
+                in_process = settings.run_jobs_in_process
+                async with live.running_hub(settings.database_url) as hub:
+                    runtime.live = hub
+                    try:
+                        async with (
+                            _jobs_in_process(runtime, jobs if in_process else []),
+                            # Exits first on shutdown: deliveries in flight finish (bounded), no new claims.
+                            dispatching(runtime, handlers if in_process else {}),
+                        ):
+                            yield
+                    finally:
+                        runtime.live = None
+        finally:
+            install_process_clock(previous_clock)
 
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),

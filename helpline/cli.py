@@ -2,7 +2,8 @@
 
 - ``helpline serve``: run the server (creates the database and, on first start, the first admin,
   printing that admin's API token once).
-- ``helpline worker``: run plugins' periodic jobs (any number of workers, one database).
+- ``helpline worker``: run plugins' periodic jobs and deliver outbox effects (any number of
+  workers, one database).
 - ``helpline init``: create the database and the first admin explicitly, printing the token.
 - ``helpline migrate [--check]``: apply pending migrations (``--check``: exit 1 if any are pending).
 - ``helpline migrations make --app NAME``: write an app's next migration after a model change.
@@ -32,6 +33,7 @@ from helpline.core.enums import Role
 from helpline.core.errors import HelplineError, PluginLoadError, ValidationFailed
 from helpline.core.migrate import MigrationError, apply_migrations, make_migrations, pending_migrations
 from helpline.core.models import User
+from helpline.core.outbox import collect_handlers, dispatching
 from helpline.core.people import NewUser, create_user, issue_token
 from helpline.core.plugins import BUILTIN_PLUGINS, HelplinePlugins, load_plugins
 from helpline.core.runtime import Runtime
@@ -146,7 +148,9 @@ def cli(ctx: click.Context, config_file: str | None, database_url: str | None, p
     show_default=True,
     help="E-mail of the first admin.",
 )
-@click.option("--no-jobs", is_flag=True, help="Leave periodic jobs to separate `helpline worker` processes.")
+@click.option(
+    "--no-jobs", is_flag=True, help="Leave periodic jobs and outbox delivery to separate `helpline worker` processes."
+)
 @click.option(
     "--no-migrate", is_flag=True, help="Leave pending migrations to `helpline migrate` (/readyz waits for it)."
 )
@@ -183,7 +187,10 @@ def serve(
     created = run_with_database(settings, _plugins(ctx), first_start)
     if created is not None:
         _print_admin_token(*created)
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except PluginLoadError as exc:  # e.g. two plugins deliver the same outbox kind
+        raise click.ClickException(str(exc)) from None
     click.echo(
         f"Helpline on http://{settings.host}:{settings.port}/graphql (database: {redact_url(settings.database_url)})"
     )
@@ -198,13 +205,18 @@ def serve(
 @cli.command()
 @click.pass_context
 def worker(ctx: click.Context) -> None:
-    """Run the enabled plugins' periodic jobs until stopped (Ctrl-C or SIGTERM).
+    """Run the enabled plugins' periodic jobs and deliver outbox effects until stopped (Ctrl-C or SIGTERM).
 
     Run as many workers as you like against one PostgreSQL database: each due run is claimed in
-    the database, so no job runs twice at the same time.
+    the database, so no job runs twice at the same time, and each outbox effect is claimed by one
+    dispatcher at a time. On SIGTERM, deliveries in flight finish (bounded) before the exit.
     """
     settings, plugins = _settings(ctx), _plugins(ctx)
-    jobs = collect_jobs(Runtime(settings=settings, plugins=plugins))
+    try:
+        jobs = collect_jobs(Runtime(settings=settings, plugins=plugins))
+        handlers = collect_handlers(Runtime(settings=settings, plugins=plugins))
+    except PluginLoadError as exc:
+        raise click.ClickException(str(exc)) from None
     configure_logging(settings.log_level, settings.log_format)
 
     async def run(runtime: Runtime) -> None:
@@ -214,7 +226,9 @@ def worker(ctx: click.Context) -> None:
             loop.add_signal_handler(signal_number, stop.set)
         # Announced once the signal handlers are in place: from here a stop request is graceful.
         click.echo(f"Helpline worker: {len(jobs)} job(s): {', '.join(job.name for job in jobs) or 'none'}")
-        await work(runtime, jobs, stop)
+        click.echo(f"Outbox: delivering {', '.join(sorted(handlers)) or 'nothing (no plugin delivers effects)'}")
+        async with dispatching(runtime, handlers):
+            await work(runtime, jobs, stop)
 
     run_with_database(settings, plugins, run)
     click.echo("Helpline worker stopped.")

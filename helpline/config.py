@@ -36,10 +36,17 @@ class Settings:
     ``agents_see_all_tickets``: when false (the default), agents see the tickets of their teams,
     the tickets assigned to them and the triage queue (tickets with no team yet).
     ``run_jobs_in_process``: ``helpline serve`` also runs plugins' periodic jobs; turn it off when
-    separate ``helpline worker`` processes run them.
+    separate ``helpline worker`` processes run them. The same switch governs the outbox dispatcher.
     ``migrate_on_start``: ``helpline serve`` and ``helpline worker`` apply pending migrations when
     they start (concurrent starts on PostgreSQL take turns). Turn it off when a deploy step runs
     ``helpline migrate``; until it has, ``/readyz`` answers 503 naming the pending migrations.
+    ``outbox_*``: how effects are delivered (see :mod:`helpline.core.outbox`): a failed delivery
+    is retried after ``min(cap, base * 2**(attempts-1))`` seconds (less up to half of it, at
+    random, so retries spread out) and the effect is dead after ``outbox_max_attempts`` failures.
+    A dispatcher claims ``outbox_batch_size`` due effects at a time for ``outbox_lease_seconds``
+    (a crashed dispatcher's claims free up when that lease passes), cancels a delivery after
+    ``outbox_delivery_timeout_seconds`` (less than the lease), polls every ``outbox_poll_seconds``
+    when idle, and on shutdown gives deliveries in flight ``outbox_shutdown_timeout_seconds``.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -61,6 +68,14 @@ class Settings:
     log_format: str = "text"
     run_jobs_in_process: bool = True
     migrate_on_start: bool = True
+    outbox_max_attempts: int = 10
+    outbox_backoff_base_seconds: float = 2.0
+    outbox_backoff_cap_seconds: float = 3600.0
+    outbox_batch_size: int = 100
+    outbox_lease_seconds: float = 60.0
+    outbox_delivery_timeout_seconds: float = 30.0
+    outbox_poll_seconds: float = 1.0
+    outbox_shutdown_timeout_seconds: float = 10.0
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with ``changes`` applied (validated like any other source)."""
@@ -104,6 +119,16 @@ def _coerce(name: str, value: Any) -> Any:
         if name == "port" and number > MAX_PORT:
             raise SettingsError(f"port must be at most {MAX_PORT}, not {number}")
         return number
+    if field_type == "float":
+        try:
+            if isinstance(value, bool):
+                raise TypeError("a boolean is not a number")
+            seconds = float(value)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{name} must be a number, not {value!r}") from None
+        if not seconds > 0 or seconds == float("inf"):  # also refuses NaN
+            raise SettingsError(f"{name} must be a positive number, not {value!r}")
+        return seconds
     if not isinstance(value, str):
         raise SettingsError(f"{name} must be a string, not {value!r}")
     if name == "log_format" and value not in LOG_FORMATS:
@@ -120,6 +145,11 @@ def _build(raw: Mapping[str, Any]) -> Settings:
     settings = Settings(**{name: _coerce(name, value) for name, value in raw.items()})
     if settings.default_page_size > settings.max_page_size:
         raise SettingsError("default_page_size must not exceed max_page_size")
+    if settings.outbox_delivery_timeout_seconds >= settings.outbox_lease_seconds:
+        # Otherwise a slow delivery could outlive its claim and be delivered twice at once.
+        raise SettingsError("outbox_delivery_timeout_seconds must be less than outbox_lease_seconds")
+    if settings.outbox_backoff_base_seconds > settings.outbox_backoff_cap_seconds:
+        raise SettingsError("outbox_backoff_base_seconds must not exceed outbox_backoff_cap_seconds")
     return settings
 
 

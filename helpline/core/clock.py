@@ -45,6 +45,22 @@ class FrozenClock:
         return self._now
 
 
+_process_clock: Clock = SystemClock()
+
+
+def process_clock() -> Clock:
+    """The clock of the Helpline running in this process (the app or worker installed it), for code
+    that has no runtime at hand, such as :func:`helpline.core.outbox.enqueue` called from an event hook."""
+    return _process_clock
+
+
+def install_process_clock(clock: Clock) -> Clock:
+    """Make ``clock`` the process's clock; return the one it replaces (to put back on shutdown)."""
+    global _process_clock
+    previous, _process_clock = _process_clock, clock
+    return previous
+
+
 def ensure_utc(instant: dt.datetime) -> dt.datetime:
     """Return ``instant`` in UTC; refuse naive datetimes, whose meaning is a guess."""
     if instant.tzinfo is None or instant.utcoffset() is None:

@@ -7,7 +7,7 @@ plugin each contribution came from, so every conflict and failure can name the p
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 
@@ -72,6 +72,21 @@ class PeriodicJob:
     interval_seconds: float
     run: Callable[[Any], Any]
     lease_seconds: float = 300.0
+
+
+@dataclasses.dataclass(frozen=True)
+class DeliveryHandler:
+    """Delivers outbox effects of one ``kind`` (see :mod:`helpline.core.outbox`).
+
+    ``deliver(effect)`` is ``async def`` and takes a :class:`~helpline.core.outbox.Effect`; it
+    returns when the effect has been handed over (the receiver answered 2xx, the mail server took
+    the mail) and raises to signal failure, which is retried with backoff. Delivery is at least
+    once: pass ``effect.idempotency_key`` on (e.g. as an ``Idempotency-Key`` header) so the
+    receiver can drop duplicates. One plugin owns each kind.
+    """
+
+    kind: str
+    deliver: Callable[[Any], Awaitable[None]]
 
 
 @dataclasses.dataclass(frozen=True)

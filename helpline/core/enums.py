@@ -73,3 +73,11 @@ class EventKind(enum.StrEnum):
     MERGED_INTO = "merged_into"
     MERGED_FROM = "merged_from"
     FOLLOW_UP_CREATED = "follow_up_created"
+
+
+class EffectStatus(enum.StrEnum):
+    """Where an outbox effect is: waiting (or retrying), delivered, or given up on after too many failures."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"

@@ -6,7 +6,9 @@ Naming says how a hook is called:
   which plugin made each. Return one contribution, a list of them, or ``None``.
 - past-tense events (``helpline_ticket_created``...): broadcast to every plugin; results ignored.
   They run *inside* the database transaction of the change: raise to veto the whole change (the
-  caller sees an error naming your plugin). Implementations may be ``async def``.
+  caller sees an error naming your plugin). Implementations may be ``async def``. For effects
+  outside the database (webhooks, mail), call :func:`helpline.core.outbox.enqueue` there: the
+  effect commits with the change and is delivered after commit (see ``helpline_register_delivery``).
 - decisions (``helpline_validate_transition``): the core asks plugins one at a time and stops at
   the first non-``None`` answer.
 
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from helpline.core.actors import Actor
     from helpline.core.contributions import (
         CommandContribution,
+        DeliveryHandler,
         ModelsContribution,
         PeriodicJob,
         RouteContribution,
@@ -112,6 +115,26 @@ def helpline_register_periodic() -> PeriodicJob | list[PeriodicJob] | None:
     ``helpline serve`` unless ``run_jobs_in_process`` is off. Each run is claimed in the database,
     so two workers never run the same job at the same time; a job that raises is logged with your
     plugin's name and tried again at its next interval. Take "now" from ``runtime.clock``.
+    """
+
+
+@hookspec
+def helpline_register_delivery() -> DeliveryHandler | list[DeliveryHandler] | None:
+    """Contribute the handlers that deliver outbox effects (webhooks, mail, pushes) after commit.
+
+    Called once when the app or ``helpline worker`` starts. Return a
+    :class:`~helpline.core.contributions.DeliveryHandler` per effect ``kind`` you deliver; by
+    convention a kind starts with your plugin's name (``"csat.invitation"``). Two plugins claiming
+    the same kind stop start-up naming both.
+
+    Write effects with :func:`helpline.core.outbox.enqueue` from your event hooks
+    (``helpline_ticket_created``...), which run inside the change's transaction: the effect
+    commits with the change or rolls back with it, so nothing is sent for a change that did not
+    happen and nothing is lost for one that did. The dispatcher in ``helpline serve`` (unless
+    ``run_jobs_in_process`` is off) and in ``helpline worker`` then calls ``deliver(effect)`` at
+    least once; raise to fail, and it is retried with exponential backoff until it is dead after
+    ``outbox_max_attempts`` failures (admins see and retry dead effects through GraphQL). Effects
+    whose kind has no handler (its plugin is disabled) stay pending, with a warning in the log.
     """
 
 

@@ -7,11 +7,14 @@ services from the injectable clock, never by the database, so that replays and t
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
 from helpline.core.enums import (
     Channel,
+    EffectStatus,
     EventKind,
     MessageSource,
     Priority,
@@ -266,3 +269,31 @@ class JobState(Model):
 
     class Meta:
         table = "helpline_job_state"
+
+
+class OutboxEffect(Model):
+    """An effect outside the database (a webhook, a mail, a push), written in the transaction of the
+    change that caused it and delivered after commit by :mod:`helpline.core.outbox`.
+
+    ``idempotency_key`` is unique: enqueueing the same key again is a no-op, and handlers pass it on
+    so receivers can drop the duplicates that at-least-once delivery may produce. ``locked_until``
+    is the lease of the dispatcher delivering it; a dispatcher that dies frees it when that passes.
+    """
+
+    id = fields.IntField(primary_key=True)
+    kind = fields.CharField(max_length=200)
+    payload: fields.JSONField[Any] = fields.JSONField()
+    idempotency_key = fields.CharField(max_length=200, unique=True)
+    status = fields.CharEnumField(EffectStatus, max_length=16, default=EffectStatus.PENDING)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField()
+    locked_until = fields.DatetimeField(null=True)
+    locked_by = fields.CharField(max_length=200, default="")
+    last_error = fields.TextField(null=True)
+    created_at = fields.DatetimeField()
+    delivered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "helpline_outbox_effect"
+        # The dispatcher's question: pending effects of these kinds due by now, oldest first.
+        indexes = (("status", "next_attempt_at"),)

@@ -27,6 +27,7 @@ from helpline.schema import composed
 from helpline.schema.errors import HelplineSchema
 from helpline.schema.limits import default_extensions
 from helpline.schema.mutation import Mutation as CoreMutation
+from helpline.schema.outbox import OutboxMutation, OutboxQuery
 from helpline.schema.query import Query as CoreQuery
 from helpline.schema.subscription import Subscription as CoreSubscription
 from helpline.schema.types import TicketBase
@@ -79,8 +80,8 @@ class SchemaParts:
 def collect_parts(plugins: HelplinePlugins) -> SchemaParts:
     """Group the ``helpline_register_schema`` contributions, core first."""
     parts = SchemaParts(
-        query=[(CORE, CoreQuery)],
-        mutation=[(CORE, CoreMutation)],
+        query=[(CORE, CoreQuery), (CORE, OutboxQuery)],
+        mutation=[(CORE, CoreMutation), (CORE, OutboxMutation)],
         subscription=[(CORE, CoreSubscription)],
         ticket=[(CORE, TicketBase)],
         types=[],

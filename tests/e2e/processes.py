@@ -203,8 +203,17 @@ def _parse_startup(lines: list[str]) -> tuple[bool, str | None]:
 
 
 @contextlib.contextmanager
-def serve(database_url: str, cwd: Path, *extra_args: str, attempts: int = 3, **settings: str) -> Iterator[Server]:
+def serve(
+    database_url: str,
+    cwd: Path,
+    *extra_args: str,
+    attempts: int = 3,
+    env: Mapping[str, str] | None = None,
+    **settings: str,
+) -> Iterator[Server]:
     """Start ``helpline serve`` on a free loopback port and wait until it answers; kill it on exit.
+
+    ``env`` adds other environment variables (``PYTHONPATH`` for a test plugin, say).
 
     Reads the output up to the "Helpline on http://..." line, which serve prints after creating the
     first admin (so the token, when there is one, comes before it). When the port was taken between
@@ -215,7 +224,7 @@ def serve(database_url: str, cwd: Path, *extra_args: str, attempts: int = 3, **s
     for attempt in range(1, attempts + 1):
         port = free_port()
         args = [str(HELPLINE), "serve", "--host", "127.0.0.1", "--port", str(port), *extra_args]
-        process = ServerProcess(args, cwd, helpline_env(database_url, **settings))
+        process = ServerProcess(args, cwd, {**helpline_env(database_url, **settings), **(env or {})})
         try:
             startup = process.lines_until(lambda line: line.startswith(SERVING_LINE), START_TIMEOUT)
             now_announced, token = _parse_startup(startup)
