@@ -101,7 +101,7 @@ class BusinessCalendar:
         """A calendar from ``{weekday: [("08:00", "18:00"), ...]}`` ("24:00" ends at midnight)."""
         intervals = tuple(
             sorted(
-                WorkingInterval(weekday, _minute_of_day(start), _minute_of_day(end))
+                WorkingInterval(weekday, minute_of_day(start), minute_of_day(end))
                 for weekday, spans in hours.items()
                 for start, end in spans
             )
@@ -109,7 +109,8 @@ class BusinessCalendar:
         return cls(timezone=timezone, intervals=intervals, holidays=frozenset(holidays))
 
 
-def _minute_of_day(text: str) -> int:
+def minute_of_day(text: str) -> int:
+    """Minutes from midnight of "HH:MM" ("24:00" is 1440); :class:`CalendarError` otherwise."""
     try:
         hours, minutes = text.split(":")
         value = int(hours) * 60 + int(minutes)

@@ -206,7 +206,7 @@ instants = st.builds(
 )  # March and mid-April 2026: both DST changes in New York and Berlin, one in Sydney
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(calendars(), instants, st.integers(0, 3 * 24 * 60))
 def test_measuring_matches_the_minute_by_minute_reference(
     calendar: BusinessCalendar, start: dt.datetime, length: int
@@ -215,11 +215,14 @@ def test_measuring_matches_the_minute_by_minute_reference(
     assert business_minutes_between(calendar, start, end) == reference_minutes(calendar, start, end)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, derandomize=True)
 @given(calendars(), instants, st.integers(0, 30 * 24 * 60), st.integers(0, 30 * 24 * 60))
 def test_adding_then_measuring_gives_back_the_amount(
     calendar: BusinessCalendar, start: dt.datetime, minutes: int, more: int
 ) -> None:
+    # Within what the calendar offers in ten years (a 30-minute week holds 30 days of work in 28).
+    weekly = sum(interval.length_minutes for interval in calendar.intervals)
+    assume(minutes + more <= weekly * 52 * 10)
     due = add_business_minutes(calendar, start, minutes)
     assert business_minutes_between(calendar, start, due) == minutes
     assert due.tzinfo == dt.UTC

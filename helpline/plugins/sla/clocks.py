@@ -1,0 +1,439 @@
+"""SLA clocks: started, paused, resumed, retargeted, met and breached as tickets change.
+
+Every function runs inside the transaction of the ticket change that caused it (the plugin's event
+hooks call them), so a clock never disagrees with its ticket. "Now" is the change's own time
+(``ticket.updated_at``, ``message.created_at``), which the core took from the injectable clock.
+
+The rules (decisions a help desk user would expect; the tests hold them):
+
+- A new ticket gets a first-response and a resolution clock, running from its creation. Each
+  customer message that waits for an answer (after the first response) starts a next-response
+  clock, unless one is already running.
+- Only a public reply written by a human agent or admin meets first and next response: not an
+  internal note, not an automatic acknowledgement, bot or automation message, not the customer.
+- Statuses in ``SlaSettings.pausing_statuses`` (pending and on_hold by default) pause every running
+  clock; leaving them resumes it. Solving meets the resolution clock (and a waiting next response);
+  a first-response clock never answered is cancelled (no response to measure). Reopening a solved
+  ticket resumes its resolution clock without counting the solved time. Closing is like solving;
+  merging cancels the clocks.
+- A change of anything a policy matches on re-selects the policy and retargets the open clocks from
+  the business time already used; a paused clock stays paused. When the calendar changes, the time
+  used is re-measured on the new calendar from the clock's history (its running segments).
+- A breach, once recorded, stays recorded (history is not rewritten by a later retarget).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+from helpline.core.enums import MessageSource, Role, Status
+from helpline.core.models import Message, Ticket, TicketTag, User
+from helpline.plugins.sla.business_time import BusinessCalendar, add_business_time, business_time_between
+from helpline.plugins.sla.models import (
+    ClockKind,
+    ClockPhase,
+    SlaCalendar,
+    SlaClock,
+    SlaClockEvent,
+    SlaPolicy,
+    SlaSettings,
+)
+from helpline.plugins.sla.policies import PolicyRule, TicketFacts, calendar_from_rows, select_policy
+
+DEFAULT_PAUSING = (Status.PENDING.value, Status.ON_HOLD.value)
+OPEN_PHASES = (ClockPhase.RUNNING, ClockPhase.PAUSED)
+FINAL_STATUSES = (Status.CLOSED, Status.MERGED)
+RESOLVED_STATUSES = (Status.SOLVED, Status.CLOSED)
+
+
+# -- configuration as the engine reads it ------------------------------------------------------
+
+
+@dataclasses.dataclass
+class SlaConfig:
+    """Policies in order, calendars by id, and the settings: read once per change or job run."""
+
+    policies: list[PolicyRule]
+    calendars: dict[int, BusinessCalendar]
+    pausing_statuses: frozenset[str]
+
+    def calendar(self, calendar_id: int | None) -> BusinessCalendar | None:
+        """The calendar with this id (None for None or a deleted one)."""
+        return None if calendar_id is None else self.calendars.get(calendar_id)
+
+
+async def settings_row() -> SlaSettings:
+    """The settings row, created with the defaults on first use."""
+    row = await SlaSettings.filter(id=1).first()
+    if row is None:
+        row, _ = await SlaSettings.get_or_create(id=1, defaults={"pausing_statuses": list(DEFAULT_PAUSING)})
+    return row
+
+
+async def load_config() -> SlaConfig:
+    """Read policies, calendars and settings (three small queries)."""
+    settings = await settings_row()
+    calendars = {
+        row.id: calendar_from_rows(row.timezone, row.intervals, row.holidays) for row in await SlaCalendar.all()
+    }
+    policies = [
+        PolicyRule(
+            id=row.id,
+            name=row.name,
+            calendar_id=row.calendar_id,
+            conditions=row.conditions,
+            targets=row.targets,
+            warning_minutes=row.warning_minutes,
+        )
+        for row in await SlaPolicy.filter(active=True).order_by("position", "id")
+    ]
+    return SlaConfig(policies=policies, calendars=calendars, pausing_statuses=frozenset(settings.pausing_statuses))
+
+
+async def facts_of(ticket: Ticket) -> TicketFacts:
+    """The ticket's attributes, tags and requester VIP flag, as policies see them."""
+    tags = await TicketTag.filter(ticket_id=ticket.id).values_list("name", flat=True)
+    vip = await User.filter(id=ticket.requester_id).values_list("vip", flat=True)
+    return TicketFacts(
+        priority=ticket.priority,
+        team_id=ticket.team_id,
+        organization_id=ticket.organization_id,
+        type=ticket.type.value if ticket.type is not None else None,
+        category=ticket.category,
+        channel=ticket.channel.value,
+        tags=frozenset(tags),  # type: ignore[arg-type]
+        vip=bool(vip and vip[0]),
+    )
+
+
+# -- one clock's arithmetic ----------------------------------------------------------------------
+
+MICROSECOND = dt.timedelta(microseconds=1)
+
+
+def _us(delta: dt.timedelta) -> int:
+    return delta // MICROSECOND
+
+
+def elapsed_us(clock: SlaClock, calendar: BusinessCalendar | None, now: dt.datetime) -> int:
+    """Business microseconds the clock has used by ``now`` (0 without a calendar)."""
+    used = clock.elapsed_us
+    if clock.running_since is not None and calendar is not None and now > clock.running_since:
+        used += _us(business_time_between(calendar, clock.running_since, now))
+    return used
+
+
+def schedule(clock: SlaClock, calendar: BusinessCalendar | None, warning_minutes: int) -> None:
+    """Set ``due_at`` and ``warn_at`` from the time used and the target (running clocks only)."""
+    if clock.running_since is None or calendar is None or clock.target_minutes is None:
+        if clock.breached_at is None:
+            clock.due_at = None
+        clock.warn_at = None
+        return
+    target = clock.target_minutes * 60_000_000
+    left = target - clock.elapsed_us
+    if left > 0:
+        clock.due_at = add_business_time(calendar, clock.running_since, dt.timedelta(microseconds=left))
+        warning = warning_minutes * 60_000_000
+        clock.warn_at = (
+            add_business_time(calendar, clock.running_since, dt.timedelta(microseconds=left - warning))
+            if 0 < warning < left
+            else None
+        )
+    else:
+        clock.due_at = clock.breached_at or clock.due_at or clock.running_since  # passed before this segment
+        clock.warn_at = None
+
+
+def _fold(clock: SlaClock, calendar: BusinessCalendar | None, now: dt.datetime) -> None:
+    """Bank the running segment's business time, so the clock can change state at ``now``."""
+    clock.elapsed_us = elapsed_us(clock, calendar, now)
+    clock.running_since = now if clock.running_since is not None else None
+
+
+def _history(clock: SlaClock, kind: str, at: dt.datetime, note: str = "") -> SlaClockEvent:
+    return SlaClockEvent(clock_id=clock.id, kind=kind, at=at, due_at=clock.due_at, note=note[:255])
+
+
+@dataclasses.dataclass
+class ClockChanges:
+    """Clocks changed by one ticket change and the history lines to append; saved together."""
+
+    clocks: dict[int, SlaClock] = dataclasses.field(default_factory=dict)
+    history: list[SlaClockEvent] = dataclasses.field(default_factory=list)
+
+    def record(self, clock: SlaClock, kind: str, at: dt.datetime, note: str = "") -> None:
+        """Mark ``clock`` changed and append a history line."""
+        self.clocks[clock.id] = clock
+        self.history.append(_history(clock, kind, at, note))
+
+    def history_of(self, clock: SlaClock) -> list[SlaClockEvent]:
+        """The history lines recorded for ``clock`` in this change (not saved yet)."""
+        return [line for line in self.history if line.clock_id == clock.id]
+
+    async def save(self) -> None:
+        """Write the changed clocks and their history (one statement per clock, one for history)."""
+        for clock in self.clocks.values():
+            await clock.save()
+        if self.history:
+            await SlaClockEvent.bulk_create(self.history)
+
+
+def pause(clock: SlaClock, config: SlaConfig, now: dt.datetime, changes: ClockChanges, why: str) -> None:
+    """Stop counting; a paused clock has no due time (it depends on when it resumes)."""
+    _fold(clock, config.calendar(clock.calendar_id), now)
+    clock.running_since = None
+    clock.phase = ClockPhase.PAUSED
+    schedule(clock, None, 0)
+    changes.record(clock, "paused", now, why)
+
+
+def resume(
+    clock: SlaClock, config: SlaConfig, now: dt.datetime, changes: ClockChanges, why: str, kind: str = "resumed"
+) -> None:
+    """Count again from ``now``, with the time used before."""
+    clock.running_since = now
+    clock.phase = ClockPhase.RUNNING
+    clock.met_at = None
+    schedule(clock, config.calendar(clock.calendar_id), _warning_minutes(config, clock))
+    changes.record(clock, kind, now, why)
+
+
+def meet(clock: SlaClock, config: SlaConfig, now: dt.datetime, changes: ClockChanges, why: str) -> None:
+    """The target is reached at ``now``: late if past the due time (then the breach is recorded too)."""
+    _fold(clock, config.calendar(clock.calendar_id), now)
+    clock.running_since = None
+    clock.phase = ClockPhase.MET
+    clock.met_at = now
+    clock.warn_at = None
+    if clock.due_at is not None and now > clock.due_at and clock.breached_at is None:
+        clock.breached_at = clock.due_at
+    changes.record(clock, "met", now, why)
+
+
+def cancel(clock: SlaClock, config: SlaConfig, now: dt.datetime, changes: ClockChanges, why: str) -> None:
+    """No longer measured (merged, or nothing left to measure)."""
+    _fold(clock, config.calendar(clock.calendar_id), now)
+    clock.running_since = None
+    clock.phase = ClockPhase.CANCELLED
+    clock.warn_at = None
+    changes.record(clock, "cancelled", now, why)
+
+
+def _warning_minutes(config: SlaConfig, clock: SlaClock) -> int:
+    for policy in config.policies:
+        if policy.id == clock.policy_id:
+            return policy.warning_minutes
+    return 0
+
+
+def running_segments(history: Sequence[SlaClockEvent], now: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The spans in which the clock counted, from its history (the last one open until ``now``)."""
+    segments: list[tuple[dt.datetime, dt.datetime]] = []
+    since: dt.datetime | None = None
+    for line in history:
+        if line.kind in ("started", "resumed", "reopened") and since is None:
+            since = line.at
+        elif line.kind in ("paused", "met", "cancelled") and since is not None:
+            segments.append((since, line.at))
+            since = None
+    if since is not None:
+        segments.append((since, now))
+    return segments
+
+
+async def retarget(
+    clock: SlaClock,
+    policy: PolicyRule | None,
+    target: int | None,
+    config: SlaConfig,
+    now: dt.datetime,
+    changes: ClockChanges,
+    history: Sequence[SlaClockEvent] | None = None,
+    remeasure: bool = False,
+) -> None:
+    """Apply a (possibly new) policy and target to an open clock, keeping the business time used.
+
+    ``remeasure`` measures the time used again from the clock's history even on the same calendar
+    (its hours or holidays changed). Nothing is recorded when nothing changes.
+    """
+    new_calendar_id = policy.calendar_id if policy is not None else None
+    before = (clock.policy_id, clock.calendar_id, clock.target_minutes, clock.due_at)
+    if not remeasure and before[:3] == (policy.id if policy else None, new_calendar_id, target):
+        return
+    new_calendar = config.calendar(new_calendar_id)
+    if remeasure or new_calendar_id != clock.calendar_id:
+        # Measure the time used on the (new) calendar from the clock's running segments.
+        if history is None:
+            history = await SlaClockEvent.filter(clock_id=clock.id).order_by("id")
+        used = 0
+        if new_calendar is not None:
+            for start, end in running_segments([*history, *changes.history_of(clock)], now):
+                used += _us(business_time_between(new_calendar, start, end))
+        clock.elapsed_us = used
+        clock.running_since = now if clock.phase == ClockPhase.RUNNING else None
+    else:
+        _fold(clock, new_calendar, now)
+    clock.policy_id = policy.id if policy is not None else None
+    clock.calendar_id = new_calendar_id
+    clock.target_minutes = target
+    schedule(clock, new_calendar, policy.warning_minutes if policy is not None else 0)
+    if (clock.policy_id, clock.calendar_id, clock.target_minutes, clock.due_at) == before:
+        changes.clocks[clock.id] = clock  # the banked time moved to now: save, nothing to tell
+        return
+    note = f"policy {policy.name}, target {target} min" if policy is not None and target else "no target"
+    changes.record(clock, "retargeted", now, note)
+
+
+# -- reacting to ticket changes ------------------------------------------------------------------
+
+
+async def open_clocks(ticket_id: int) -> list[SlaClock]:
+    """The ticket's running and paused clocks."""
+    return list(await SlaClock.filter(ticket_id=ticket_id, phase__in=list(OPEN_PHASES)).order_by("id"))
+
+
+async def _new_clock(
+    ticket: Ticket,
+    kind: ClockKind,
+    policy: PolicyRule | None,
+    config: SlaConfig,
+    now: dt.datetime,
+    changes: ClockChanges,
+    paused: bool,
+) -> SlaClock:
+    target = policy.target(ticket.priority, kind) if policy is not None else None
+    clock = await SlaClock.create(
+        ticket_id=ticket.id,
+        kind=kind,
+        phase=ClockPhase.PAUSED if paused else ClockPhase.RUNNING,
+        policy_id=policy.id if policy is not None else None,
+        calendar_id=policy.calendar_id if policy is not None else None,
+        target_minutes=target,
+        running_since=None if paused else now,
+        started_at=now,
+    )
+    schedule(clock, config.calendar(clock.calendar_id), policy.warning_minutes if policy is not None else 0)
+    changes.record(
+        clock, "started", now, f"policy {policy.name}, target {target} min" if policy and target else "no target"
+    )
+    if paused:
+        changes.record(clock, "paused", now, f"ticket is {ticket.status.value}")
+    return clock
+
+
+async def ticket_created(ticket: Ticket) -> None:
+    """Start the first-response and resolution clocks of a new ticket."""
+    config = await load_config()
+    policy = select_policy(config.policies, await facts_of(ticket))
+    changes = ClockChanges()
+    paused = ticket.status.value in config.pausing_statuses
+    for kind in (ClockKind.FIRST_RESPONSE, ClockKind.RESOLUTION):
+        await _new_clock(ticket, kind, policy, config, ticket.created_at, changes, paused)
+    await changes.save()
+
+
+async def _author_role(message: Message, actor_user: User | None) -> Role | None:
+    """The role of the message's author (the acting user, usually: no query then)."""
+    if message.author_id is None:
+        return None
+    if actor_user is not None and actor_user.id == message.author_id:
+        return actor_user.role
+    found = await User.filter(id=message.author_id).first()
+    return found.role if found is not None else None
+
+
+async def message_added(ticket: Ticket, message: Message, actor_user: User | None) -> None:
+    """Meet response clocks on a human agent's public reply; start a next-response clock when a
+    customer's message waits for an answer."""
+    if message.internal or message.source != MessageSource.HUMAN or ticket.status in FINAL_STATUSES:
+        return
+    role = await _author_role(message, actor_user)
+    now = message.created_at
+    config = await load_config()
+    changes = ClockChanges()
+    clocks = await open_clocks(ticket.id)
+    if role in (Role.AGENT, Role.ADMIN):
+        for clock in clocks:
+            if clock.kind in (ClockKind.FIRST_RESPONSE, ClockKind.NEXT_RESPONSE):
+                meet(clock, config, now, changes, "public reply by an agent")
+    elif role == Role.CUSTOMER:
+        waiting = any(clock.kind in (ClockKind.FIRST_RESPONSE, ClockKind.NEXT_RESPONSE) for clock in clocks)
+        if not waiting:
+            policy = select_policy(config.policies, await facts_of(ticket))
+            paused = ticket.status.value in config.pausing_statuses
+            await _new_clock(ticket, ClockKind.NEXT_RESPONSE, policy, config, now, changes, paused)
+    await changes.save()
+
+
+async def _agent_replied_since(ticket_id: int, since: dt.datetime) -> bool:
+    return await Message.exists(
+        ticket_id=ticket_id,
+        internal=False,
+        source=MessageSource.HUMAN,
+        created_at__gte=since,
+        author__role__in=[Role.AGENT, Role.ADMIN],
+    )
+
+
+async def status_changed(ticket: Ticket, old: Status, new: Status) -> None:
+    """Pause, resume, meet, reopen or cancel clocks as the status moves (see the module docstring)."""
+    now = ticket.updated_at
+    config = await load_config()
+    changes = ClockChanges()
+    pausing = config.pausing_statuses
+    if new == Status.MERGED:
+        for clock in await open_clocks(ticket.id):
+            cancel(clock, config, now, changes, "ticket merged")
+        await changes.save()
+        return
+    if new in RESOLVED_STATUSES:
+        for clock in await open_clocks(ticket.id):
+            if clock.kind != ClockKind.FIRST_RESPONSE:
+                meet(clock, config, now, changes, f"ticket {new.value}")
+            elif await _agent_replied_since(ticket.id, clock.started_at):
+                # The reply that solves it (status events come before the message's own event).
+                meet(clock, config, now, changes, "public reply by an agent")
+            else:
+                cancel(clock, config, now, changes, f"{new.value} without a public reply")
+        await changes.save()
+        return
+    if old == Status.SOLVED:
+        resolution = await SlaClock.filter(ticket_id=ticket.id, kind=ClockKind.RESOLUTION).order_by("-id").first()
+        if resolution is not None and resolution.phase == ClockPhase.MET:
+            resume(resolution, config, now, changes, "ticket reopened", kind="reopened")
+            if new.value in pausing:
+                pause(resolution, config, now, changes, f"ticket is {new.value}")
+    for clock in await open_clocks(ticket.id):
+        if clock.id in changes.clocks:
+            continue
+        if new.value in pausing and clock.phase == ClockPhase.RUNNING:
+            pause(clock, config, now, changes, f"ticket is {new.value}")
+        elif new.value not in pausing and clock.phase == ClockPhase.PAUSED:
+            resume(clock, config, now, changes, f"ticket is {new.value}")
+    await changes.save()
+
+
+POLICY_INPUTS = frozenset(
+    {"priority", "team_id", "organization_id", "type", "category", "channel", "tags", "requester_id"}
+)
+
+
+async def ticket_changed(ticket: Ticket, changed_fields: Iterable[str]) -> None:
+    """Re-select the policy when something it matches on changed, and retarget the open clocks."""
+    if POLICY_INPUTS.isdisjoint(changed_fields) or ticket.status in FINAL_STATUSES:
+        return
+    config = await load_config()
+    await apply_policy(ticket, config, ticket.updated_at)
+
+
+async def apply_policy(ticket: Ticket, config: SlaConfig, now: dt.datetime, facts: TicketFacts | None = None) -> None:
+    """Retarget the ticket's open clocks to the policy that matches it now."""
+    policy = select_policy(config.policies, facts or await facts_of(ticket))
+    changes = ClockChanges()
+    for clock in await open_clocks(ticket.id):
+        target = policy.target(ticket.priority, clock.kind) if policy is not None else None
+        await retarget(clock, policy, target, config, now, changes)
+    await changes.save()
