@@ -67,12 +67,28 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-async def _ensure_states(jobs: list[RegisteredJob], now: dt.datetime) -> None:
-    known = set(await JobState.filter(name__in=[job.name for job in jobs]).values_list("name", flat=True))
+async def _states(jobs: list[RegisteredJob], now: dt.datetime) -> dict[str, JobState]:
+    """Every job's state row, creating the missing ones (a new job is due at once)."""
+    states = {state.name: state for state in await JobState.filter(name__in=[job.name for job in jobs])}
     for job in jobs:
-        if job.name not in known:
+        if job.name not in states:
             with contextlib.suppress(IntegrityError):  # another worker created it first
-                await JobState.create(name=job.name, next_run_at=now)  # a new job is due at once
+                await JobState.create(name=job.name, next_run_at=now)
+            states[job.name] = JobState(name=job.name, next_run_at=now)
+    return states
+
+
+def _available_at(state: JobState, job: RegisteredJob, now: dt.datetime) -> dt.datetime:
+    """When to look at a job again: when it is due, or, while another worker holds its lease, when
+    that worker's run could have ended and made it due again (start + interval), else at the lease's
+    end. Waiting for the whole lease would leave every next run to the holder (it re-claims first)."""
+    if state.locked_until is None or state.locked_until <= now:
+        return state.next_run_at
+    if state.last_started_at is not None:
+        earliest_next = state.last_started_at + dt.timedelta(seconds=job.job.interval_seconds)
+        if now < earliest_next < state.locked_until:
+            return earliest_next
+    return state.locked_until
 
 
 async def _claim(job: RegisteredJob, worker: str, now: dt.datetime) -> bool:
@@ -113,15 +129,24 @@ async def run_job(job: RegisteredJob, runtime: Runtime) -> BaseException | None:
     return None
 
 
-async def run_due_jobs(runtime: Runtime, jobs: list[RegisteredJob], worker: str) -> list[str]:
-    """Claim and run every job that is due now; return the names of those this worker ran."""
+async def run_due_jobs(
+    runtime: Runtime, jobs: list[RegisteredJob], worker: str, stop: asyncio.Event | None = None
+) -> list[str]:
+    """Claim and run every job that is due now; return the names of those this worker ran.
+
+    Only jobs whose row says they are due and free are tried, so a poll with nothing to do costs one
+    SELECT; the conditional UPDATE of the claim still decides. Once ``stop`` is set, no further job
+    is claimed (the one in hand finishes).
+    """
     if not jobs:
         return []
     now = runtime.clock.now()
-    await _ensure_states(jobs, now)
+    states = await _states(jobs, now)
     ran = []
     for job in jobs:
-        if not await _claim(job, worker, now):
+        if stop is not None and stop.is_set():
+            break
+        if _available_at(states[job.name], job, now) > now or not await _claim(job, worker, now):
             continue
         error = await run_job(job, runtime)
         await _finish(job, worker, runtime, error)
@@ -129,12 +154,17 @@ async def run_due_jobs(runtime: Runtime, jobs: list[RegisteredJob], worker: str)
     return ran
 
 
-async def next_due(jobs: list[RegisteredJob]) -> dt.datetime | None:
-    """The earliest time any of ``jobs`` is due, or ``None`` without jobs."""
+async def next_due(jobs: list[RegisteredJob], now: dt.datetime) -> dt.datetime | None:
+    """When to look at ``jobs`` again (the earliest of their due times), or ``None`` without jobs.
+
+    A job another worker holds is looked at when that run could have made it due again, or when its
+    lease ends, so a worker neither polls in a tight loop meanwhile nor leaves all runs to the holder.
+    """
     if not jobs:
         return None
-    states = await JobState.filter(name__in=[job.name for job in jobs]).order_by("next_run_at").first()
-    return None if states is None else states.next_run_at
+    by_name = {job.name: job for job in jobs}
+    states = await JobState.filter(name__in=list(by_name))
+    return min((_available_at(state, by_name[state.name], now) for state in states), default=None)
 
 
 async def work(runtime: Runtime, jobs: list[RegisteredJob], stop: asyncio.Event, max_wait_seconds: float = 5.0) -> None:
@@ -144,8 +174,8 @@ async def work(runtime: Runtime, jobs: list[RegisteredJob], stop: asyncio.Event,
     logger.info("worker %s runs %d job(s): %s", worker, len(jobs), ", ".join(job.name for job in jobs) or "none")
     while not stop.is_set():
         try:
-            await run_due_jobs(runtime, jobs, worker)
-            due = await next_due(jobs)
+            await run_due_jobs(runtime, jobs, worker, stop)
+            due = await next_due(jobs, runtime.clock.now())
         except Exception:  # the database went away: keep the worker alive and try again
             logger.exception("worker %s could not poll its jobs", worker)
             due = None

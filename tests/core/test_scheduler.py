@@ -10,7 +10,7 @@ from helpline import PeriodicJob, hookimpl
 from helpline.core.clock import FrozenClock
 from helpline.core.errors import PluginLoadError
 from helpline.core.models import JobState
-from helpline.core.scheduler import collect_jobs, run_due_jobs
+from helpline.core.scheduler import collect_jobs, next_due, run_due_jobs
 from helpline.testing import running_app
 
 
@@ -113,3 +113,43 @@ async def test_a_job_without_a_positive_interval_stops_start_up(clock: FrozenClo
     with pytest.raises(PluginLoadError, match="bad_jobs"):
         async with running_app(extra_plugins=[BadJobs()], clock=clock):
             pass
+
+
+async def test_a_job_held_by_another_worker_is_looked_at_again_when_it_could_be_due(clock: FrozenClock) -> None:
+    plugin = Counting()
+    async with running_app(extra_plugins=[plugin], clock=clock) as client:
+        jobs = [job for job in collect_jobs(client.runtime) if job.name == "counting.tick"]
+        await run_due_jobs(client.runtime, jobs, "w1")
+        assert await next_due(jobs, clock.now()) == clock.now() + dt.timedelta(minutes=1)
+        clock.advance(minutes=1)
+        started, lease_end = clock.now(), clock.now() + dt.timedelta(minutes=5)
+        await JobState.filter(name="counting.tick").update(
+            locked_until=lease_end, locked_by="busy-worker", last_started_at=started
+        )
+        # Due now, but held: other workers do not poll in a tight loop. They look again when the
+        # holder's run could have made it due again (start + interval), so they race for that run...
+        assert await next_due(jobs, clock.now()) == started + dt.timedelta(minutes=1)
+        # ...and, if the holder still runs then, at the end of its lease.
+        clock.advance(minutes=1, seconds=1)
+        assert await next_due(jobs, clock.now()) == lease_end
+
+
+async def test_once_stopped_a_worker_claims_no_further_job(clock: FrozenClock) -> None:
+    stop = asyncio.Event()
+
+    class Stopping:
+        helpline_plugin_name = "stopping"
+
+        @staticmethod
+        def first(runtime: object) -> None:
+            stop.set()  # SIGTERM arrives while this job runs
+
+        @hookimpl
+        def helpline_register_periodic(self) -> list[PeriodicJob]:
+            return [PeriodicJob("first", 60, self.first), PeriodicJob("second", 60, lambda runtime: None)]
+
+    async with running_app(extra_plugins=[Stopping()], clock=clock) as client:
+        jobs = collect_jobs(client.runtime)
+        assert await run_due_jobs(client.runtime, jobs, "w1", stop) == ["stopping.first"], "it finished, then stopped"
+        assert (await JobState.get(name="stopping.second")).runs == 0
+        assert await run_due_jobs(client.runtime, jobs, "w1") == ["stopping.second"], "still due for the next worker"

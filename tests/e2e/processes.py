@@ -27,6 +27,7 @@ import httpx
 # The console script installed next to this interpreter, so ``main()`` (with its settings and
 # error handling) runs exactly as it does for users. The package has no ``__main__`` module.
 HELPLINE = Path(sys.executable).parent / "helpline"
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 COMMAND_TIMEOUT = 120.0  # one CLI command: imports, opening the database, the work
 START_TIMEOUT = 120.0  # a server: imports, database, bootstrap, binding the port
@@ -64,6 +65,22 @@ def run_helpline(*args: str, cwd: Path, env: Mapping[str, str]) -> subprocess.Co
         timeout=COMMAND_TIMEOUT,
         check=False,
     )
+
+
+def plugin_site(folder: Path, name: str, module: str, *extra_paths: Path) -> dict[str, str]:
+    """Make child processes load ``module`` as the plugin ``name``; return the ``PYTHONPATH`` to give them.
+
+    Writes a minimal distribution (``METADATA`` and an entry point in the ``helpline.plugins``
+    group) into ``folder``, so the plugin is found exactly as an installed one is. ``module`` must be
+    importable from ``extra_paths`` (the repository root, by default).
+    """
+    distribution = f"helpline-{name.replace('_', '-')}"
+    dist_info = folder / f"{distribution.replace('-', '_')}-0.1.0.dist-info"
+    dist_info.mkdir(parents=True, exist_ok=True)
+    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {distribution}\nVersion: 0.1.0\n")
+    (dist_info / "entry_points.txt").write_text(f"[helpline.plugins]\n{name} = {module}\n")
+    paths = [folder, *(extra_paths or (REPOSITORY,))]
+    return {"PYTHONPATH": os.pathsep.join(str(path) for path in paths)}
 
 
 def free_port() -> int:

@@ -25,12 +25,11 @@ import pytest
 from helpline import testing
 from helpline.core.enums import EffectStatus
 from helpline.core.models import OutboxEffect
-from tests.e2e.processes import HELPLINE, ServerProcess, graphql_data, helpline_env, serve
+from tests.e2e.processes import HELPLINE, ServerProcess, graphql_data, helpline_env, plugin_site, serve
 from tests.gql import CREATE_TICKET
 
 pytestmark = pytest.mark.e2e
 
-REPOSITORY = Path(__file__).resolve().parents[2]
 WAIT = 90.0  # generous deadlines for a busy machine; nothing asserts on how long anything took
 EFFECTS = "{ outboxEffects(first: 10) { nodes { idempotencyKey status attempts } } }"
 # Short leases and backoff, so a restarted server re-delivers within the test's patience.
@@ -107,14 +106,8 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture
 def plugin_env(tmp_path: Path, receiver: Receiver) -> dict[str, str]:
     """The environment that makes ``helpline serve`` load the test plugin through an entry point."""
-    site = tmp_path / "site"
-    dist_info = site / "helpline_outbox_webhook-0.1.0.dist-info"
-    dist_info.mkdir(parents=True)
-    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: helpline-outbox-webhook\nVersion: 0.1.0\n")
-    (dist_info / "entry_points.txt").write_text(
-        "[helpline.plugins]\noutbox_webhook = tests.e2e.outbox_webhook_plugin\n"
-    )
-    return {"PYTHONPATH": f"{site}:{REPOSITORY}", "OUTBOX_E2E_RECEIVER_URL": receiver.url}
+    site = plugin_site(tmp_path / "site", "outbox_webhook", "tests.e2e.outbox_webhook_plugin")
+    return {**site, "OUTBOX_E2E_RECEIVER_URL": receiver.url}
 
 
 @pytest.fixture
