@@ -35,7 +35,7 @@ logger = logging.getLogger("helpline.plugins")
 ENTRY_POINT_GROUP = "helpline.plugins"
 ESSENTIAL_PLUGINS: dict[str, str] = {"core": "helpline.core.default_plugin"}
 # Built-in capability plugins, by name -> module. They use only the public hooks.
-BUILTIN_PLUGINS: dict[str, str] = {}
+BUILTIN_PLUGINS: dict[str, str] = {"performance": "helpline.plugins.performance.plugin"}
 
 
 @dataclasses.dataclass(frozen=True)
