@@ -15,7 +15,7 @@ from __future__ import annotations
 import pluggy
 
 from helpline.core.actors import Actor
-from helpline.core.contributions import ModelsContribution
+from helpline.core.contributions import CommandContribution, ModelsContribution, SchemaContribution
 from helpline.core.hookspecs import hookimpl
 from helpline.core.models import Message, Ticket
 from helpline.plugins.performance import hookspecs, service
@@ -46,6 +46,22 @@ def helpline_register_models() -> ModelsContribution:
         modules=["helpline.plugins.performance.models"],
         migrations="helpline.plugins.performance.migrations",
     )
+
+
+@hookimpl
+def helpline_register_schema() -> SchemaContribution:
+    """``performanceReport``, ``agentPerformance``, ``teamPerformance``, ``performanceLeaderboard``."""
+    from helpline.plugins.performance.schema import PerformanceQuery
+
+    return SchemaContribution(query=PerformanceQuery)
+
+
+@hookimpl
+def helpline_register_commands() -> CommandContribution:
+    """``helpline performance report`` and ``helpline performance rebuild``."""
+    from helpline.plugins.performance.cli import performance
+
+    return CommandContribution(command=performance)
 
 
 @hookimpl
