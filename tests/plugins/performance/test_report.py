@@ -71,7 +71,7 @@ async def test_medians_and_percentiles_match_a_reference(
     bare_tickets: tuple[HelplineClient, list[int], list[int]],
     generated: list[tuple[int, int, float | None, float | None]],
 ) -> None:
-    client, ids, teams = bare_tickets
+    _client, ids, teams = bare_tickets
     await PerformanceTicket.all().delete()
     rows = []
     for ticket_id, (team, minutes, first_response, resolution) in zip(ids, generated, strict=False):
@@ -119,7 +119,7 @@ async def test_medians_and_percentiles_match_a_reference(
 async def test_days_are_bucketed_in_the_requested_time_zone_across_the_clock_change(
     bare_tickets: tuple[HelplineClient, list[int], list[int]],
 ) -> None:
-    _client, ids, teams = bare_tickets
+    _client, ids, _teams = bare_tickets
     instants = [
         dt.datetime(2026, 3, 8, 4, 30, tzinfo=dt.UTC),  # Sat 7 March 23:30 EST
         dt.datetime(2026, 3, 8, 5, 0, tzinfo=dt.UTC),  # Sun 8 March 00:00 EST
