@@ -62,7 +62,7 @@ async def seed(size: int) -> None:
         "version, created_at, updated_at) "
         f"SELECT x, x, 'Ticket', 'solved', 2, 'web', 1, '{{}}', 1, {now}, {now} FROM {series}"
     )
-    created = f"{START_US} + x * {SPAN_US // size}"
+    created = f"{START_US} + CAST(x AS BIGINT) * {SPAN_US // size}"
     await db.execute_script(
         "INSERT INTO performance_ticket (ticket_id, status, team_id, assignee_id, channel, priority, created_us, "
         "last_solved_us, first_solved_us, reopens, assignments, reassignments, agent_replies, one_touch, "
@@ -123,9 +123,10 @@ async def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--postgres", help="a PostgreSQL URL (a throwaway schema is used)")
+    parser.add_argument("--skip-sqlite", action="store_true", help="only PostgreSQL")
     arguments = parser.parse_args()
     sizes = [int(size) for size in arguments.sizes.split(",")]
-    databases: list[tuple[str, str | None]] = [("SQLite", None)]
+    databases: list[tuple[str, str | None]] = [] if arguments.skip_sqlite else [("SQLite", None)]
     if arguments.postgres:
         databases.append(("PostgreSQL", arguments.postgres))
     for name, base in databases:
