@@ -35,7 +35,10 @@ logger = logging.getLogger("helpline.plugins")
 ENTRY_POINT_GROUP = "helpline.plugins"
 ESSENTIAL_PLUGINS: dict[str, str] = {"core": "helpline.core.default_plugin"}
 # Built-in capability plugins, by name -> module. They use only the public hooks.
-BUILTIN_PLUGINS: dict[str, str] = {"sla": "helpline.plugins.sla.plugin"}
+BUILTIN_PLUGINS: dict[str, str] = {
+    "sla": "helpline.plugins.sla.plugin",
+    "performance": "helpline.plugins.performance.plugin",
+}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,149 @@
+"""Benchmark: the performance plugin's monthly report over 100,000 and 1,000,000 tickets.
+
+For each database (SQLite file, and PostgreSQL when ``--postgres URL`` is given) and each size,
+it creates a fresh database with the plugin's tables, bulk-seeds tickets (12 months of them,
+evenly spread over 2025-07..2026-06, 20 teams, 200 agents) with their per-ticket metrics and one
+episode each straight in SQL (the fold is not what is measured here), then times:
+
+- ``month by team``: one month (June 2026, Europe/Paris) grouped by team, every metric;
+- ``year by month x team``: the whole year split by month, grouped by team (every row is read).
+
+Each is run ``--repeat`` times; the best and the median are printed. Run::
+
+    .venv/bin/python benchmarks/bench_performance.py --sizes 100000,1000000 \
+        --postgres postgres://postgres@127.0.0.1:5432/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+
+from helpline.core.db import connection, is_postgres, open_database
+from helpline.core.plugins import load_plugins
+from helpline.plugins.performance.periods import Interval
+from helpline.plugins.performance.report import ReportRequest, run_report
+from helpline.testing import throwaway_postgres_schema
+
+START_US = int(dt.datetime(2025, 7, 1, tzinfo=dt.UTC).timestamp()) * 1_000_000
+SPAN_US = 365 * 86_400 * 1_000_000
+TEAMS, AGENTS = 20, 200
+
+
+def _random(upper: int) -> str:
+    """A SQL expression for a pseudo-random integer in [0, upper)."""
+    if is_postgres():
+        return f"floor(random() * {upper})::bigint"
+    return f"(abs(random()) % {upper})"
+
+
+async def seed(size: int) -> None:
+    """Tickets, teams, one requester, per-ticket metrics and episodes, generated inside the database."""
+    db = connection()
+    now = "'2026-06-30 00:00:00+00:00'"
+    await db.execute_script(
+        "INSERT INTO helpline_user (email, name, role, vip, is_active, created_at, updated_at) "
+        f"VALUES ('c@example.com', 'C', 'customer', false, true, {now}, {now})"
+    )
+    teams = ", ".join(f"('Team {index}', '', {now}, {now})" for index in range(TEAMS))
+    await db.execute_script(f"INSERT INTO helpline_team (name, description, created_at, updated_at) VALUES {teams}")
+    series = (
+        f"generate_series(1, {size}) AS s(x)"
+        if is_postgres()
+        else f"(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {size}) SELECT x FROM c) AS s"
+    )
+    await db.execute_script(
+        "INSERT INTO helpline_ticket (id, number, subject, status, priority, channel, requester_id, custom_fields, "
+        "version, created_at, updated_at) "
+        f"SELECT x, x, 'Ticket', 'solved', 2, 'web', 1, '{{}}', 1, {now}, {now} FROM {series}"
+    )
+    created = f"{START_US} + CAST(x AS BIGINT) * {SPAN_US // size}"
+    await db.execute_script(
+        "INSERT INTO performance_ticket (ticket_id, status, team_id, assignee_id, channel, priority, created_us, "
+        "last_solved_us, first_solved_us, reopens, assignments, reassignments, agent_replies, one_touch, "
+        "first_response_minutes, first_resolution_minutes, full_resolution_minutes, requester_wait_minutes, "
+        "agent_work_minutes, on_hold_minutes, last_event_id) "
+        f"SELECT x, 'solved', 1 + {_random(TEAMS)}, {_random(AGENTS)}, 'web', 2, {created}, "
+        f"{created} + r * 60000000, {created} + r * 60000000, {_random(4)} / 3, 1, 0, 1 + {_random(3)}, "
+        f"{'true' if is_postgres() else '1'}, {_random(600)} * 1.0, r * 1.0, r * 1.0, r * 0.5, r * 0.3, "
+        f"{_random(100)} * 1.0, 0 "
+        f"FROM (SELECT x, {_random(5000)} AS r FROM {series}) AS g"
+    )
+    await db.execute_script(
+        "INSERT INTO performance_episode (ticket_id, seq, started_us, ended_us, first_response_minutes) "
+        "SELECT ticket_id, 0, created_us, last_solved_us, first_response_minutes FROM performance_ticket"
+    )
+    await db.execute_script("ANALYZE")
+
+
+async def timed(label: str, repeat: int, work: Callable[[], Awaitable[object]]) -> float:
+    """Run ``work`` ``repeat`` times; print and return the best time in seconds."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        await work()
+        times.append(time.perf_counter() - started)
+    print(f"    {label:<24} best {min(times) * 1000:8.1f} ms   median {statistics.median(times) * 1000:8.1f} ms")
+    return min(times)
+
+
+async def measure(url: str, size: int, repeat: int) -> dict[str, float]:
+    """Seed a fresh database at ``url`` with ``size`` tickets and time the reports."""
+    plugins = load_plugins(["performance"])
+    async with open_database(plugins, url, create_schema=True, global_fallback=False):
+        started = time.perf_counter()
+        await seed(size)
+        print(f"  {size:>9,} tickets (seeded in {time.perf_counter() - started:.1f} s)")
+        month = ReportRequest(
+            first=dt.date(2026, 6, 1), last=dt.date(2026, 6, 30), timezone="Europe/Paris", group_by=("team",)
+        )
+        year = ReportRequest(
+            first=dt.date(2025, 7, 1),
+            last=dt.date(2026, 6, 30),
+            timezone="Europe/Paris",
+            group_by=("team",),
+            interval=Interval.MONTH,
+        )
+        rows = await run_report(month, plugins)
+        assert len(rows) == TEAMS and sum(row.created for row in rows) > 0
+        return {
+            "month": await timed("month by team", repeat, lambda: run_report(month, plugins)),
+            "year": await timed("year by month x team", repeat, lambda: run_report(year, plugins)),
+        }
+
+
+async def main() -> None:
+    """Parse the arguments, run every database and size, print the growth."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--postgres", help="a PostgreSQL URL (a throwaway schema is used)")
+    parser.add_argument("--skip-sqlite", action="store_true", help="only PostgreSQL")
+    arguments = parser.parse_args()
+    sizes = [int(size) for size in arguments.sizes.split(",")]
+    databases: list[tuple[str, str | None]] = [] if arguments.skip_sqlite else [("SQLite", None)]
+    if arguments.postgres:
+        databases.append(("PostgreSQL", arguments.postgres))
+    for name, base in databases:
+        print(name)
+        results = {}
+        for size in sizes:
+            if base is None:
+                with tempfile.TemporaryDirectory() as folder:
+                    results[size] = await measure(f"sqlite://{folder}/bench.db", size, arguments.repeat)
+            else:
+                async with throwaway_postgres_schema(base, prefix="bench") as url:
+                    results[size] = await measure(url, size, arguments.repeat)
+        if len(sizes) > 1:
+            low, high = sizes[0], sizes[-1]
+            for key in ("month", "year"):
+                print(f"  {key}: x{results[high][key] / results[low][key]:.1f} time for x{high / low:.0f} tickets")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,400 @@
+"""Performance reports: SQL aggregations over the per-ticket table, never Python loops over tickets.
+
+A report covers a period of local days in a time zone, optionally split by day/week/month
+(:mod:`.periods`), grouped by any of agent (assignee), team, organization, channel, priority and
+category (the ticket's current values). Each row counts two populations:
+
+- tickets *created* in the row's interval: ``created`` and first response time;
+- tickets *solved* in the row's interval (their latest solve): ``solved``, resolution times,
+  requester wait, agent work and on-hold time, reopen rate, first-contact resolution rate (one
+  touch), agent replies and reassignments per ticket (how Zendesk Explore attributes them);
+
+plus the *backlog* at the end of the interval: episodes open at that instant (created or reopened
+before it, not yet resolved).
+
+Four statements per report, whatever the number of tickets or rows: created counts, solved counts,
+percentiles, backlog. Percentiles are exact and interpolated like PostgreSQL's
+``percentile_cont`` (and ``statistics.quantiles(method="inclusive")``): one window query ranks
+each duration within its row (``ROW_NUMBER`` and ``COUNT`` over the row's partition) and returns
+only the (at most four) ranked values each median and 90th percentile needs; the interpolation is
+done here. Window functions work alike on SQLite and PostgreSQL, so both run the same SQL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pluggy
+
+from helpline.core.db import connection, is_postgres
+from helpline.core.errors import BadInput
+from helpline.core.plugins import HelplinePlugins
+from helpline.plugins.performance.hookspecs import ColumnQuery, ReportColumn
+from helpline.plugins.performance.metrics import DURATIONS
+from helpline.plugins.performance.periods import Bucket, Interval, bucket_sql, buckets, zone_named
+
+# Dimension name -> column of performance_ticket.
+DIMENSIONS: dict[str, str] = {
+    "agent": "assignee_id",
+    "team": "team_id",
+    "organization": "organization_id",
+    "channel": "channel",
+    "priority": "priority",
+    "category": "category",
+}
+# Which population each duration is measured over (see the module docstring).
+CREATED_DURATIONS = ("first_response",)
+PERCENTILES = {"median": (1, 2), "p90": (9, 10)}  # p as a fraction (numerator, denominator)
+MAX_FILTER_VALUES = 500
+EXTRA_COLUMNS_HOOK = "helpline_performance_report_columns"
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportFilter:
+    """Restrict a report to some teams, agents, organizations, channels, priorities or categories."""
+
+    team_ids: tuple[int, ...] = ()
+    agent_ids: tuple[int, ...] = ()
+    organization_ids: tuple[int, ...] = ()
+    channels: tuple[str, ...] = ()
+    priorities: tuple[int, ...] = ()
+    categories: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportRequest:
+    """What to report: local days ``first``..``last`` (inclusive) in ``timezone``, grouped and split.
+
+    ``scope_assignee``: only tickets assigned to this person (an agent's own figures; set by
+    :mod:`.access`, never by the caller's input).
+    """
+
+    first: dt.date
+    last: dt.date
+    timezone: str = "UTC"
+    group_by: tuple[str, ...] = ()
+    interval: Interval | None = None
+    filter: ReportFilter = ReportFilter()
+    scope_assignee: int | None = None
+
+
+@dataclasses.dataclass
+class Stats:
+    """Median and 90th percentile of one duration over a row's tickets, and how many had one."""
+
+    count: int = 0
+    median: float | None = None
+    p90: float | None = None
+
+
+@dataclasses.dataclass
+class ReportRow:
+    """One row: an interval (``period_start``, ``None`` without interval) and a group."""
+
+    period_start: dt.date | None
+    group: dict[str, Any]
+    created: int = 0
+    solved: int = 0
+    backlog: int = 0
+    reopened: int = 0
+    one_touch: int = 0
+    agent_replies: int = 0
+    reassignments: int = 0
+    calendar: dict[str, Stats] = dataclasses.field(default_factory=dict)
+    business: dict[str, Stats] = dataclasses.field(default_factory=dict)
+    extra: dict[str, float | None] = dataclasses.field(default_factory=dict)
+
+    def _rate(self, count: int) -> float | None:
+        return count / self.solved if self.solved else None
+
+    @property
+    def reopen_rate(self) -> float | None:
+        """Share of the solved tickets that were ever reopened."""
+        return self._rate(self.reopened)
+
+    @property
+    def first_contact_resolution_rate(self) -> float | None:
+        """Share of the solved tickets solved with one agent reply and never reopened."""
+        return self._rate(self.one_touch)
+
+    @property
+    def replies_per_ticket(self) -> float | None:
+        """Agent public replies per solved ticket."""
+        return self._rate(self.agent_replies)
+
+    @property
+    def reassignments_per_ticket(self) -> float | None:
+        """Reassignments per solved ticket."""
+        return self._rate(self.reassignments)
+
+    def flat(self) -> dict[str, Any]:
+        """The row as one flat mapping (for CSV and JSON)."""
+        values: dict[str, Any] = {"period_start": self.period_start.isoformat() if self.period_start else None}
+        values.update(self.group)
+        values.update(
+            created=self.created,
+            solved=self.solved,
+            backlog=self.backlog,
+            reopen_rate=self.reopen_rate,
+            first_contact_resolution_rate=self.first_contact_resolution_rate,
+            replies_per_ticket=self.replies_per_ticket,
+            reassignments_per_ticket=self.reassignments_per_ticket,
+        )
+        for name in DURATIONS:
+            for kind, stats in (("minutes", self.calendar.get(name)), ("business_minutes", self.business.get(name))):
+                values[f"{name}_median_{kind}"] = stats.median if stats else None
+                values[f"{name}_p90_{kind}"] = stats.p90 if stats else None
+        values.update(self.extra)
+        return values
+
+
+class _Sql:
+    """Builds one statement's parameters with the placeholders of the database in use."""
+
+    def __init__(self) -> None:
+        self.params: list[Any] = []
+        self.postgres = is_postgres()
+
+    def param(self, value: Any) -> str:
+        self.params.append(value)
+        return f"${len(self.params)}" if self.postgres else "?"
+
+    def values_in(self, column: str, values: Sequence[Any]) -> str:
+        return f"{column} IN ({', '.join(self.param(value) for value in values)})"
+
+
+def _conditions(sql: _Sql, request: ReportRequest, alias: str = "") -> list[str]:
+    prefix = f"{alias}." if alias else ""
+    conditions = []
+    chosen = request.filter
+    for column, values in (
+        ("team_id", chosen.team_ids),
+        ("assignee_id", chosen.agent_ids),
+        ("organization_id", chosen.organization_ids),
+        ("channel", chosen.channels),
+        ("priority", chosen.priorities),
+        ("category", chosen.categories),
+    ):
+        if len(values) > MAX_FILTER_VALUES:
+            raise BadInput(f"a filter takes at most {MAX_FILTER_VALUES} values")
+        if values:
+            conditions.append(sql.values_in(prefix + column, values))
+    if request.scope_assignee is not None:
+        conditions.append(f"{prefix}assignee_id = {sql.param(request.scope_assignee)}")
+    return conditions
+
+
+def _in_period(sql: _Sql, column: str, slices: list[Bucket]) -> str:
+    return f"{column} >= {sql.param(slices[0].start_us)} AND {column} < {sql.param(slices[-1].end_us)}"
+
+
+def _where(conditions: Iterable[str]) -> str:
+    return " AND ".join(conditions)
+
+
+class Report:
+    """Runs one :class:`ReportRequest` (build it, then ``await report.rows()``)."""
+
+    def __init__(self, request: ReportRequest, manager: pluggy.PluginManager | None = None) -> None:
+        unknown = [name for name in request.group_by if name not in DIMENSIONS]
+        if unknown:
+            raise BadInput(f"cannot group by {', '.join(unknown)} (choose from {', '.join(DIMENSIONS)})")
+        if len(set(request.group_by)) != len(request.group_by):
+            raise BadInput("each dimension may appear once in groupBy")
+        self.request = request
+        self.manager = manager
+        self.slices = buckets(request.first, request.last, zone_named(request.timezone), request.interval)
+        self.dims = [DIMENSIONS[name] for name in request.group_by]
+        self._rows: dict[tuple[Any, ...], ReportRow] = {}
+
+    # -- SQL pieces ------------------------------------------------------------------------
+
+    def _select_dims(self, alias: str = "") -> str:
+        prefix = f"{alias}." if alias else ""
+        return "".join(f", {prefix}{column} AS g{index}" for index, column in enumerate(self.dims))
+
+    def _group_dims(self) -> str:
+        return "".join(f", g{index}" for index in range(len(self.dims)))
+
+    def _population(self, sql: _Sql, time_column: str) -> str:
+        """``FROM ... WHERE`` of the tickets whose ``time_column`` lies in the period."""
+        conditions = [_in_period(sql, time_column, self.slices), *_conditions(sql, self.request)]
+        return f"FROM performance_ticket WHERE {_where(conditions)}"
+
+    def _row(self, key: int, groups: Sequence[Any]) -> ReportRow:
+        index = (key, *groups)
+        row = self._rows.get(index)
+        if row is None:
+            start = self.slices[key].start if self.request.interval is not None else None
+            group = {name: value for name, value in zip(self.request.group_by, groups, strict=True)}
+            row = self._rows[index] = ReportRow(period_start=start, group=group)
+        return row
+
+    @staticmethod
+    def _groups(record: Any, count: int) -> list[Any]:
+        return [record[f"g{index}"] for index in range(count)]
+
+    # -- the four statements ---------------------------------------------------------------
+
+    async def _created(self) -> None:
+        sql = _Sql()
+        bucket = bucket_sql("created_us", self.slices)
+        population = self._population(sql, "created_us")
+        query = (
+            f"SELECT {bucket} AS k{self._select_dims()}, COUNT(*) AS created {population} "
+            f"GROUP BY k{self._group_dims()}"
+        )
+        for record in (await connection().execute_query(query, sql.params))[1]:
+            self._row(int(record["k"]), self._groups(record, len(self.dims))).created = int(record["created"])
+
+    async def _solved(self) -> None:
+        sql = _Sql()
+        bucket = bucket_sql("last_solved_us", self.slices)
+        population = self._population(sql, "last_solved_us")
+        query = (
+            f"SELECT {bucket} AS k{self._select_dims()}, COUNT(*) AS solved, "
+            "SUM(CASE WHEN reopens > 0 THEN 1 ELSE 0 END) AS reopened, "
+            "SUM(CASE WHEN one_touch THEN 1 ELSE 0 END) AS one_touch, "
+            "SUM(agent_replies) AS agent_replies, SUM(reassignments) AS reassignments "
+            f"{population} GROUP BY k{self._group_dims()}"
+        )
+        for record in (await connection().execute_query(query, sql.params))[1]:
+            row = self._row(int(record["k"]), self._groups(record, len(self.dims)))
+            row.solved = int(record["solved"])
+            row.reopened = int(record["reopened"] or 0)
+            row.one_touch = int(record["one_touch"] or 0)
+            row.agent_replies = int(record["agent_replies"] or 0)
+            row.reassignments = int(record["reassignments"] or 0)
+
+    async def _percentiles(self, with_business: bool) -> None:
+        sql = _Sql()
+        parts = []
+        columns: list[tuple[str, str]] = []  # (duration, "calendar" | "business"), by metric number
+        for name in DURATIONS:
+            time_column = "created_us" if name in CREATED_DURATIONS else "last_solved_us"
+            kinds = [("calendar", f"{name}_minutes")] + ([("business", f"{name}_business")] if with_business else [])
+            for kind, column in kinds:
+                number = len(columns)
+                columns.append((name, kind))
+                population = self._population(sql, time_column)
+                parts.append(
+                    f"SELECT {number} AS m, {bucket_sql(time_column, self.slices)} AS k{self._select_dims()}, "
+                    f"{column} AS v {population} AND {column} IS NOT NULL"
+                )
+        partition = "m, k" + self._group_dims()
+        wanted = " OR ".join(
+            f"rn = (n - 1) * {numerator} / {denominator} + {offset}"
+            for numerator, denominator in PERCENTILES.values()
+            for offset in (1, 2)
+        )
+        query = (
+            f"WITH vals AS ({' UNION ALL '.join(parts)}), "
+            f"ranked AS (SELECT vals.*, ROW_NUMBER() OVER (PARTITION BY {partition} ORDER BY v) AS rn, "
+            f"COUNT(*) OVER (PARTITION BY {partition}) AS n FROM vals) "
+            f"SELECT * FROM ranked WHERE {wanted}"
+        )
+        picked: dict[tuple[Any, ...], dict[int, float]] = {}
+        sizes: dict[tuple[Any, ...], int] = {}
+        for record in (await connection().execute_query(query, sql.params))[1]:
+            index = (int(record["m"]), int(record["k"]), *self._groups(record, len(self.dims)))
+            picked.setdefault(index, {})[int(record["rn"])] = float(record["v"])
+            sizes[index] = int(record["n"])
+        for index, ranked in picked.items():
+            number, key, *groups = index
+            name, kind = columns[number]
+            n = sizes[index]
+            stats = Stats(count=n)
+            for label, (numerator, denominator) in PERCENTILES.items():
+                setattr(stats, label, interpolate(ranked, n, numerator, denominator))
+            row = self._row(key, groups)
+            (row.calendar if kind == "calendar" else row.business)[name] = stats
+
+    async def _backlog(self) -> None:
+        sql = _Sql()
+        ends = ", ".join(f"({bucket.key}, {int(bucket.end_us)})" for bucket in self.slices)
+        conditions = ["e.started_us < b.e", "e.ended_us >= b.e", *_conditions(sql, self.request, "t")]
+        query = (
+            f"WITH b(k, e) AS (VALUES {ends}) "
+            f"SELECT b.k AS k{self._select_dims('t')}, COUNT(*) AS backlog FROM b "
+            "JOIN performance_episode e ON e.started_us < b.e AND e.ended_us >= b.e "
+            "JOIN performance_ticket t ON t.ticket_id = e.ticket_id "
+            f"WHERE {_where(conditions)} GROUP BY b.k{self._group_dims()}"
+        )
+        for record in (await connection().execute_query(query, sql.params))[1]:
+            self._row(int(record["k"]), self._groups(record, len(self.dims))).backlog = int(record["backlog"])
+
+    async def _extra_columns(self) -> None:
+        if self.manager is None or not hasattr(self.manager.hook, EXTRA_COLUMNS_HOOK):
+            return
+        columns: list[ReportColumn] = []
+        for result in getattr(self.manager.hook, EXTRA_COLUMNS_HOOK)():
+            columns.extend(result if isinstance(result, list | tuple) else [result])
+        if not columns:
+            return
+        sql = _Sql()
+        key = " || '|' || ".join(
+            [f"CAST({bucket_sql('last_solved_us', self.slices)} AS TEXT)"]
+            + [f"COALESCE(CAST({column} AS TEXT), '')" for column in self.dims]
+        )
+        tickets = f"SELECT ticket_id, {key} AS row_key {self._population(sql, 'last_solved_us')}"
+        question = ColumnQuery(tickets_sql=tickets, params=tuple(sql.params))
+        for column in columns:
+            answers = await column.compute(question)
+            for row_index, row in self._rows.items():
+                row_key = "|".join(["" if value is None else str(value) for value in row_index])
+                row.extra[column.name] = answers.get(row_key)
+
+    async def rows(self, *, with_business: bool | None = None) -> list[ReportRow]:
+        """Run the report; rows ordered by interval, then by group values (``None`` first).
+
+        ``with_business`` (default: whether a plugin implements the business-minutes hook) adds
+        the business-minute percentiles.
+        """
+        if with_business is None:
+            with_business = has_business_minutes(self.manager)
+        await self._created()
+        await self._solved()
+        await self._percentiles(with_business)
+        await self._backlog()
+        await self._extra_columns()
+        return [self._rows[index] for index in sorted(self._rows, key=_sort_key)]
+
+
+def has_business_minutes(manager: pluggy.PluginManager | None) -> bool:
+    """Whether any enabled plugin measures business minutes."""
+    caller = getattr(manager.hook, "helpline_performance_business_minutes", None) if manager else None
+    return bool(caller is not None and caller.get_hookimpls())
+
+
+def interpolate(ranked: Mapping[int, float], n: int, numerator: int, denominator: int) -> float | None:
+    """The ``numerator/denominator`` percentile of ``n`` sorted values, from the ranks it needs.
+
+    Linear interpolation between the closest ranks (``percentile_cont``): position
+    ``h = (n - 1) * p``; the value at rank ``floor(h) + 1`` plus the fraction of the way to the next.
+    """
+    if n == 0:
+        return None
+    lower_rank = (n - 1) * numerator // denominator + 1
+    fraction = (n - 1) * numerator / denominator - (lower_rank - 1)
+    lower = ranked[lower_rank]
+    if fraction == 0 or lower_rank + 1 > n:
+        return lower
+    return lower + fraction * (ranked[lower_rank + 1] - lower)
+
+
+def _sort_key(index: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple((value is not None, str(value) if not isinstance(value, int) else value) for value in index)
+
+
+async def run_report(request: ReportRequest, plugins: HelplinePlugins | None = None) -> list[ReportRow]:
+    """Run ``request`` and return its rows (the plugins may contribute business minutes and columns)."""
+    return await Report(request, plugins.pm if plugins else None).rows()
+
+
+def check_finite(value: float | None) -> float | None:
+    """``None`` for NaN or infinity (never expected; keeps JSON valid if a plugin answers oddly)."""
+    return None if value is None or not math.isfinite(value) else value

@@ -1,0 +1,241 @@
+"""Reports: exact percentiles (a property test against a plain reference), time-zone buckets, access."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from helpline.core.clock import FrozenClock
+from helpline.core.enums import Status
+from helpline.core.models import Team, Ticket
+from helpline.plugins.performance.models import PerformanceEpisode, PerformanceTicket
+from helpline.plugins.performance.periods import Interval
+from helpline.plugins.performance.report import ReportRequest, run_report
+from helpline.plugins.performance.service import to_us
+from helpline.schema.ids import encode_id
+from helpline.testing import HelplineClient, TestUser, running_app
+from tests.plugins.performance.helpers import change, open_ticket, reply
+
+MARCH = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+TICKETS = 300
+
+
+@pytest.fixture
+async def bare_tickets(clock: FrozenClock) -> AsyncIterator[tuple[HelplineClient, list[int], list[int]]]:
+    """An app with 300 core tickets (no metrics yet) and three teams; the test writes the metrics."""
+    async with running_app(plugins=["performance"], clock=clock) as client:
+        requester = await client.make_user("customer")
+        now = clock.now()
+        teams = [await Team.create(name=f"T{index}", created_at=now, updated_at=now) for index in range(3)]
+        await Ticket.bulk_create(
+            [
+                Ticket(number=index, subject="s", requester_id=requester.id, created_at=now, updated_at=now)
+                for index in range(TICKETS)
+            ]
+        )
+        ids = [ticket_id for ticket_id in await Ticket.all().order_by("id").values_list("id", flat=True)]
+        yield client, ids, [team.id for team in teams]
+
+
+def reference(values: list[float], p: float) -> float:
+    """The textbook percentile with linear interpolation (R type 7, numpy's default)."""
+    if len(values) == 1:
+        return values[0]
+    if p == 0.5:
+        return statistics.median(values)
+    return statistics.quantiles(values, n=10, method="inclusive")[round(p * 10) - 1]
+
+
+durations = st.one_of(st.none(), st.floats(min_value=0, max_value=100_000, allow_nan=False).map(lambda v: round(v, 3)))
+tickets = st.lists(
+    st.tuples(
+        st.integers(0, 2),  # team
+        st.integers(0, 40 * 24 * 60),  # minutes after March 1st it was created (some fall outside March)
+        durations,  # first response
+        durations,  # full resolution (None: not solved)
+    ),
+    min_size=200,
+    max_size=TICKETS,
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(generated=tickets)
+async def test_medians_and_percentiles_match_a_reference(
+    bare_tickets: tuple[HelplineClient, list[int], list[int]],
+    generated: list[tuple[int, int, float | None, float | None]],
+) -> None:
+    _client, ids, teams = bare_tickets
+    await PerformanceTicket.all().delete()
+    rows = []
+    for ticket_id, (team, minutes, first_response, resolution) in zip(ids, generated, strict=False):
+        created = MARCH + dt.timedelta(minutes=minutes)
+        solved = created + dt.timedelta(minutes=resolution) if resolution is not None else None
+        rows.append(
+            PerformanceTicket(
+                ticket_id=ticket_id,
+                status="solved" if solved else "open",
+                team_id=teams[team],
+                channel="web",
+                priority=2,
+                created_us=to_us(created),
+                last_solved_us=to_us(solved),
+                first_response_minutes=first_response,
+                full_resolution_minutes=resolution,
+            )
+        )
+    await PerformanceTicket.bulk_create(rows)
+
+    report = await run_report(ReportRequest(first=dt.date(2026, 3, 1), last=dt.date(2026, 3, 31), group_by=("team",)))
+    by_team = {row.group["team"]: row for row in report}
+    end = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
+    for team_id in teams:
+        mine = [row for row in rows if row.team_id == team_id]
+        created = [row for row in mine if row.created_us < to_us(end)]
+        solved = [row for row in mine if row.last_solved_us is not None and row.last_solved_us < to_us(end)]
+        responses = sorted(r.first_response_minutes for r in created if r.first_response_minutes is not None)
+        resolutions = sorted(r.full_resolution_minutes for r in solved if r.full_resolution_minutes is not None)
+        if not created and not solved:
+            assert team_id not in by_team
+            continue
+        row = by_team[team_id]
+        assert (row.created, row.solved) == (len(created), len(solved))
+        for name, values in (("first_response", responses), ("full_resolution", resolutions)):
+            stats = row.calendar.get(name)
+            if not values:
+                assert stats is None
+                continue
+            assert stats is not None and stats.count == len(values)
+            assert stats.median == pytest.approx(reference(values, 0.5), rel=1e-9, abs=1e-9)
+            assert stats.p90 == pytest.approx(reference(values, 0.9), rel=1e-9, abs=1e-9)
+
+
+async def test_days_are_bucketed_in_the_requested_time_zone_across_the_clock_change(
+    bare_tickets: tuple[HelplineClient, list[int], list[int]],
+) -> None:
+    _client, ids, _teams = bare_tickets
+    instants = [
+        dt.datetime(2026, 3, 8, 4, 30, tzinfo=dt.UTC),  # Sat 7 March 23:30 EST
+        dt.datetime(2026, 3, 8, 5, 0, tzinfo=dt.UTC),  # Sun 8 March 00:00 EST
+        dt.datetime(2026, 3, 9, 3, 59, tzinfo=dt.UTC),  # Sun 8 March 23:59 EDT (the day had 23 hours)
+        dt.datetime(2026, 3, 9, 4, 0, tzinfo=dt.UTC),  # Mon 9 March 00:00 EDT
+    ]
+    await PerformanceTicket.bulk_create(
+        [
+            PerformanceTicket(ticket_id=ticket_id, status="new", channel="web", priority=2, created_us=to_us(instant))
+            for ticket_id, instant in zip(ids, instants, strict=False)
+        ]
+    )
+    for interval, expected in (
+        (Interval.DAY, {"2026-03-07": 1, "2026-03-08": 2, "2026-03-09": 1}),
+        (Interval.WEEK, {"2026-03-02": 3, "2026-03-09": 1}),
+        (Interval.MONTH, {"2026-03-01": 4}),
+    ):
+        report = await run_report(
+            ReportRequest(
+                first=dt.date(2026, 3, 1), last=dt.date(2026, 3, 31), timezone="America/New_York", interval=interval
+            )
+        )
+        assert {row.period_start.isoformat(): row.created for row in report if row.period_start} == expected
+        assert all(row.backlog == 0 for row in report)  # no episodes were written
+
+
+REPORT = """
+query($from: Date!, $to: Date!, $groupBy: [PerformanceDimension!], $tz: String!) {
+  performanceReport(from: $from, to: $to, timezone: $tz, groupBy: $groupBy) {
+    rows { agent { id name } created solved backlog firstContactResolutionRate
+           firstResponse { count medianMinutes p90Minutes medianBusinessMinutes } }
+  }
+}"""
+VARIABLES = {"from": "2026-06-01", "to": "2026-06-30", "groupBy": ["AGENT"], "tz": "Europe/Paris"}
+
+
+async def test_agents_see_their_own_figures_admins_all_customers_nothing(
+    client: HelplineClient, clock: FrozenClock, admin: TestUser, agent: TestUser, customer: TestUser
+) -> None:
+    rt = client.runtime
+    other = await client.make_user("agent", name="Olga Other")
+    for person, minutes in ((agent, 10), (other, 30), (other, 50)):
+        ticket_id = await open_ticket(rt, customer.user)
+        await change(rt, ticket_id, admin.user, assignee_id=person.id)
+        clock.advance(minutes=minutes)
+        await reply(rt, ticket_id, person.user, status=Status.SOLVED)
+
+    everyone = (await client.data(REPORT, VARIABLES, token=admin.token))["performanceReport"]["rows"]
+    assert [(row["agent"]["name"], row["created"], row["solved"]) for row in everyone] == [
+        ("Alan Agent", 1, 1),
+        ("Olga Other", 2, 2),
+    ]
+    assert everyone[1]["firstResponse"] == {
+        "count": 2,
+        "medianMinutes": 40.0,
+        "p90Minutes": 48.0,
+        "medianBusinessMinutes": None,
+    }
+    assert everyone[1]["firstContactResolutionRate"] == 1.0
+
+    own = (await client.data(REPORT, VARIABLES, token=agent.token))["performanceReport"]["rows"]
+    assert [(row["agent"]["id"], row["created"]) for row in own] == [(encode_id("User", agent.id), 1)]
+    # Asking for someone else's figures does not widen an agent's scope.
+    query = "query($from: Date!, $to: Date!, $ids: [ID!]) { agentPerformance(from: $from, to: $to, agentIds: $ids) { created } }"
+    assert (
+        await client.data(
+            query, {"from": "2026-06-01", "to": "2026-06-30", "ids": [encode_id("User", other.id)]}, token=agent.token
+        )
+    ) == {"agentPerformance": []}
+    board = '{ performanceLeaderboard(from: "2026-06-01", to: "2026-06-30") { rank agent { name } value } }'
+    assert (await client.data(board, token=admin.token))["performanceLeaderboard"] == [
+        {"rank": 1, "agent": {"name": "Olga Other"}, "value": 2.0},
+        {"rank": 2, "agent": {"name": "Alan Agent"}, "value": 1.0},
+    ]
+    assert len((await client.data(board, token=agent.token))["performanceLeaderboard"]) == 1
+
+    for token, code in ((customer.token, "FORBIDDEN"), (None, "UNAUTHENTICATED")):
+        for document in (REPORT, '{ teamPerformance(from: "2026-06-01", to: "2026-06-30") { created } }', board):
+            body = await client.post(document, VARIABLES if document is REPORT else None, token=token)
+            assert body["data"] is None
+            assert [error["extensions"]["code"] for error in body["errors"]] == [code]
+
+
+@pytest.mark.parametrize(
+    ("variables", "fragment"),
+    [
+        ({**VARIABLES, "tz": "Mars/Olympus"}, "unknown time zone"),
+        ({**VARIABLES, "to": "2026-05-01"}, "ends before it starts"),
+        ({**VARIABLES, "groupBy": ["AGENT", "AGENT"]}, "once"),
+        ({**VARIABLES, "from": "2016-01-01"}, "at most"),
+    ],
+)
+async def test_bad_report_input_is_bad_user_input(
+    client: HelplineClient, admin: TestUser, variables: dict[str, Any], fragment: str
+) -> None:
+    body = await client.post(REPORT, variables, token=admin.token)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert fragment in body["errors"][0]["message"]
+
+
+async def test_backlog_counts_episodes_open_at_the_end_of_each_interval(
+    client: HelplineClient, clock: FrozenClock, admin: TestUser, customer: TestUser
+) -> None:
+    rt = client.runtime
+    clock.set(dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC))
+    first = await open_ticket(rt, customer.user)
+    await open_ticket(rt, customer.user)
+    clock.set(dt.datetime(2026, 6, 2, 12, tzinfo=dt.UTC))
+    await change(rt, first, admin.user, status=Status.SOLVED)
+    clock.set(dt.datetime(2026, 6, 3, 12, tzinfo=dt.UTC))
+    await reply(rt, first, customer.user)  # reopened: back in the backlog
+    assert await PerformanceEpisode.filter(ticket_id=first).count() == 2
+
+    report = await run_report(ReportRequest(first=dt.date(2026, 6, 1), last=dt.date(2026, 6, 3), interval=Interval.DAY))
+    assert [(row.period_start.isoformat(), row.backlog) for row in report if row.period_start] == [
+        ("2026-06-01", 2),
+        ("2026-06-02", 1),
+        ("2026-06-03", 2),
+    ]
