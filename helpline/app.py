@@ -45,6 +45,7 @@ from helpline.core.tickets import ensure_counters
 from helpline.observability import RequestIdMiddleware, healthz, readyz
 from helpline.schema.compose import compose_schema
 from helpline.schema.context import HelplineContext
+from helpline.schema.websocket import HelplineTransportWSHandler
 
 logger = logging.getLogger("helpline")
 RESERVED_PATHS = ("/graphql", "/healthz", "/readyz")
@@ -53,14 +54,18 @@ RESERVED_PATHS = ("/graphql", "/healthz", "/readyz")
 class HelplineGraphQL(GraphQL):  # type: ignore[type-arg]
     """strawberry's ASGI view with Helpline's context, and JSON bodies for transport errors.
 
-    Websockets speak graphql-transport-ws only. A websocket is authenticated once, when the client
-    sends ``connection_init``: from its payload ``{"Authorization": "Bearer ..."}``, else from the
-    upgrade request's ``Authorization`` header. The connection is acknowledged either way; a missing
-    or bad token fails each subscription with UNAUTHENTICATED, as it fails each HTTP query.
+    Websockets speak graphql-transport-ws only, and carry subscriptions only
+    (:mod:`helpline.schema.websocket`). The token comes with ``connection_init``: from its payload
+    ``{"Authorization": "Bearer ..."}``, else from the upgrade request's ``Authorization`` header,
+    and is checked again for every subscription and every event it delivers. The connection is
+    acknowledged either way; a missing or bad token fails each subscription with UNAUTHENTICATED,
+    as it fails each HTTP query.
 
     Malformed requests (invalid JSON, a wrong content type, no query) get a GraphQL-shaped JSON
     error with ``extensions.code`` BAD_REQUEST and their HTTP status, never a plain-text page.
     """
+
+    graphql_transport_ws_handler_class = HelplineTransportWSHandler
 
     def __init__(self, schema: strawberry.Schema, runtime: Runtime, **kwargs: Any) -> None:
         super().__init__(schema, **kwargs)

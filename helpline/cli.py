@@ -198,7 +198,13 @@ def serve(
     configure_logging(settings.log_level, settings.log_format)
     # log_config=None: keep the handlers configure_logging() set (request ids, JSON lines).
     uvicorn.run(
-        app, host=settings.host, port=settings.port, log_level=settings.log_level, lifespan="on", log_config=None
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        lifespan="on",
+        log_config=None,
+        ws_max_size=settings.max_request_bytes,  # a websocket message is capped like an HTTP body
     )
 
 

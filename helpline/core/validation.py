@@ -45,10 +45,15 @@ def text_problem(value: str, *, single_line: bool) -> str | None:
     return None
 
 
+def _visible(text: str) -> bool:
+    """Whether ``text`` shows anything: not only spaces and invisible format characters (zero-width)."""
+    return any(not character.isspace() and unicodedata.category(character) != "Cf" for character in text)
+
+
 def clean_text(field: str, value: str, *, max_length: int, single_line: bool = False) -> str:
     """Strip ``value``; refuse it empty, longer than ``max_length``, or not plain text (see :func:`text_problem`)."""
     cleaned = value.strip()
-    if not cleaned:
+    if not _visible(cleaned):
         raise error(field, f"{field} must not be empty", "REQUIRED")
     if len(cleaned) > max_length:
         raise error(field, f"{field} is {len(cleaned)} characters; the limit is {max_length}", "TOO_LONG")
@@ -105,6 +110,10 @@ def clean_custom_fields(field: str, value: Any) -> dict[str, Any]:
             "custom field names must be non-empty strings of at most 100 characters",
             "INVALID",
         )
+    # Depth first: it bounds every walk below (hostile nesting would exhaust the stack).
+    problem = _plain_json_problem(value)
+    if problem is not None:
+        raise error(field, problem, "INVALID")
     try:
         # allow_nan=False: NaN and Infinity are not JSON, and would make every response holding them invalid.
         encoded = json.dumps(value, ensure_ascii=False, allow_nan=False)
@@ -113,8 +122,6 @@ def clean_custom_fields(field: str, value: Any) -> dict[str, Any]:
         raise error(
             field, "custom fields must be plain JSON: finite numbers and valid Unicode text", "INVALID"
         ) from None
-    if _contains_nul(value):
-        raise error(field, "custom fields must not contain NUL characters", "INVALID")
     if size > MAX_CUSTOM_FIELDS_BYTES:
         raise error(
             field,
@@ -124,15 +131,32 @@ def clean_custom_fields(field: str, value: Any) -> dict[str, Any]:
     return value
 
 
-def _contains_nul(value: Any) -> bool:
-    # Depth is bounded: json.dumps above refused anything nested deeper than the recursion limit.
+MAX_CUSTOM_FIELDS_DEPTH = 32
+MAX_SAFE_INTEGER = 2**53 - 1  # what every JSON reader (and the JSON column types) keeps exactly
+
+
+def _plain_json_problem(value: Any, depth: int = 0) -> str | None:
+    """Why ``value`` is not plain JSON we store (too deep, NUL characters, huge integers), or None.
+
+    Recurses at most ``MAX_CUSTOM_FIELDS_DEPTH`` levels, so hostile nesting cannot exhaust the stack.
+    """
+    if depth > MAX_CUSTOM_FIELDS_DEPTH:
+        return f"custom fields may nest at most {MAX_CUSTOM_FIELDS_DEPTH} levels deep"
     if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(item) for item in value)
-    return False
+        return "custom fields must not contain NUL characters" if "\x00" in value else None
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return None
+    if isinstance(value, int):
+        return None if abs(value) <= MAX_SAFE_INTEGER else "custom field numbers must be at most 2**53 - 1"
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else None
+    if items is None:
+        return "custom fields must be plain JSON"
+    for key, item in items:
+        problem = _plain_json_problem(key, depth + 1) if isinstance(key, str) else None
+        problem = problem or _plain_json_problem(item, depth + 1)
+        if problem:
+            return problem
+    return None
 
 
 def clean_email(field: str, value: str) -> str:

@@ -7,9 +7,11 @@
 - ``visibleTicketsChanged``: any ticket the subscriber may see was created or changed, or entered
   (NOW_VISIBLE) or left (NO_LONGER_VISIBLE, with ``ticket`` null) what the subscriber may see.
 
-Every change is judged for *this* subscriber when it arrives, by :mod:`helpline.core.auth`: the
-ticket is re-read (once per change and process, shared by all subscribers) and checked with
-``can_see_ticket``, the message with ``can_see_message``. A customer therefore never receives an
+Every change is judged for *this* subscriber when it is delivered, by :mod:`helpline.core.auth`:
+the subscriber's token is checked again (a revoked token, a deactivated, demoted or moved user ends
+or narrows the subscription at the next event), the ticket is re-read through ``visible_tickets``
+for this viewer, and the message checked with ``can_see_message``. That costs a few queries per
+subscriber and event: the price of never sending what a viewer may no longer see. A customer therefore never receives an
 event for an internal note: a note alone produces nothing at all (it does not bump the ticket's
 version either); a note that also changed the status arrives as UPDATED without the message.
 
@@ -31,7 +33,7 @@ from helpline.core import auth, live
 from helpline.core.errors import HelplineError, NotFound
 from helpline.core.models import Message as MessageModel
 from helpline.core.models import Ticket as TicketModel
-from helpline.schema.context import context_of, runtime_of, viewer_of
+from helpline.schema.context import context_of, runtime_of
 from helpline.schema.event_values import api_field_name
 from helpline.schema.ids import decode_id, encode_id
 from helpline.schema.ticket_rows import with_ticket_relations
@@ -108,13 +110,17 @@ def _visible_before(viewer: auth.Viewer, change: live.TicketChange, ticket: Tick
 async def ticket_event(viewer: auth.Viewer, delivery: live.Delivery) -> TicketChangeEvent | None:
     """The event ``viewer`` may receive for ``delivery``, or ``None`` when it may receive nothing.
 
-    NO_LONGER_VISIBLE carries no ticket; a message the viewer may not see (an internal note, for
-    a customer) is never included, and a change that was only that message yields ``None``.
+    Whether the viewer may see the ticket is decided on a fresh read, for this viewer, when the
+    event is delivered (a subscriber that reads slowly gets events late, and must not get them as
+    they were); the event carries that fresh ticket. NO_LONGER_VISIBLE carries no ticket; a message
+    the viewer may not see (an internal note, for a customer) is never included, and a change that
+    was only that message yields ``None``.
     """
     change = delivery.change
-    ticket = await _current_ticket(delivery)
-    visible_now = ticket is not None and auth.can_see_ticket(viewer, ticket)
-    visible_before = _visible_before(viewer, change, ticket)
+    ticket = await with_ticket_relations(auth.visible_tickets(viewer).filter(id=change.ticket_id)).first()
+    visible_now = ticket is not None
+    # Whether the viewer saw it before the change: the change's old values on the shared read.
+    visible_before = _visible_before(viewer, change, await _current_ticket(delivery))
     fields = [api_field_name(name) for name in change.fields]
     ticket_id = strawberry.ID(encode_id("Ticket", change.ticket_id))
     if not visible_now:
@@ -131,7 +137,7 @@ async def ticket_event(viewer: auth.Viewer, delivery: live.Delivery) -> TicketCh
     message = None
     if change.kind == live.ChangeKind.MESSAGE_ADDED:
         message = await _added_message(delivery)
-        if message is None or not auth.can_see_message(viewer, message):
+        if message is None or message.ticket_id != change.ticket_id or not auth.can_see_message(viewer, message):
             if not fields:
                 return None  # nothing this viewer may know about happened
             kind, message = TicketChangeKind.UPDATED, None
@@ -140,19 +146,35 @@ async def ticket_event(viewer: auth.Viewer, delivery: live.Delivery) -> TicketCh
     return TicketChangeEvent(kind=kind, ticket_id=ticket_id, ticket=ticket, message=message, changed_fields=fields)
 
 
+async def current_viewer(info: Info[Any, Any]) -> auth.Viewer:
+    """The subscriber as they are now: the connection's token is checked again (it may have been
+    revoked, its user deactivated, demoted or moved between teams since the socket connected).
+    UNAUTHENTICATED ends the subscription."""
+    context = context_of(info)
+    viewer = await auth.authenticate(
+        context.authorization, agents_see_all=runtime_of(info).settings.agents_see_all_tickets
+    )
+    context.current_viewer = auth.require_viewer(viewer)
+    return context.current_viewer
+
+
 async def _events(
-    info: Info[Any, Any], viewer: auth.Viewer, subscription: live.Subscription, *, one_ticket: bool
+    info: Info[Any, Any], subscription: live.Subscription, *, one_ticket: bool
 ) -> AsyncGenerator[TicketChangeEvent, None]:
     context = context_of(info)
     try:
         async for delivery in subscription:
+            context.fresh_loaders()
+            viewer = await current_viewer(info)
             event = await ticket_event(viewer, delivery)
             if event is None:
+                if one_ticket and not await auth.visible_tickets(viewer).filter(id=delivery.change.ticket_id).exists():
+                    # Hidden since (the viewer moved teams, say): what asking for a missing ticket says.
+                    raise NotFound(f"no ticket with id {encode_id('Ticket', delivery.change.ticket_id)}")
                 continue
             if one_ticket and event.kind == TicketChangeKind.NO_LONGER_VISIBLE:
                 # Exactly what asking for a missing ticket says; nothing follows.
                 raise NotFound(f"no ticket with id {event.ticket_id}")
-            context.fresh_loaders()
             yield event
     finally:
         subscription.close()
@@ -165,7 +187,7 @@ class Subscription:
         "the ticket is missing or not yours to see, at subscribe time or when it becomes hidden."
     )
     async def ticket_changed(self, info: Info, id: strawberry.ID) -> AsyncGenerator[TicketChangeEvent, None]:
-        viewer = viewer_of(info)
+        viewer = await current_viewer(info)
         ticket_id = decode_id(id, "Ticket")
         # Subscribe before checking, so that a change committed in between is not missed.
         subscription = live_hub(info).subscribe(ticket_id)
@@ -174,11 +196,11 @@ class Subscription:
         except BaseException:
             subscription.close()
             raise
-        return _events(info, viewer, subscription, one_ticket=True)
+        return _events(info, subscription, one_ticket=True)
 
     @strawberry.subscription(
         description="Tickets you may see were created or changed, or entered or left what you may see."
     )
     async def visible_tickets_changed(self, info: Info) -> AsyncGenerator[TicketChangeEvent, None]:
-        viewer = viewer_of(info)
-        return _events(info, viewer, live_hub(info).subscribe(), one_ticket=False)
+        await current_viewer(info)
+        return _events(info, live_hub(info).subscribe(), one_ticket=False)

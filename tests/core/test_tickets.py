@@ -290,3 +290,11 @@ def _pk(global_id: str) -> int:
     from helpline.schema.ids import decode_id
 
     return decode_id(global_id, "Ticket")
+
+
+async def test_a_subject_of_invisible_characters_is_empty(client: HelplineClient, customer: TestUser) -> None:
+    data = await client.data(
+        CREATE_TICKET, {"input": {"subject": "\u200b\u200b \u2060", "description": "x"}}, customer.token
+    )
+    assert [error["code"] for error in data["createTicket"]["userErrors"]] == ["REQUIRED"]
+    assert await Ticket.all().count() == 0

@@ -305,3 +305,52 @@ async def test_plugins_contribute_subscription_fields() -> None:
         operation = await live.subscribe("subscription { countdown(start: 2) }")
         assert [(await live.next_data(operation))["countdown"] for _ in range(2)] == [2, 1]
         assert (await live.next_message(operation))["type"] == "complete"
+
+
+async def test_a_deactivated_subscriber_gets_nothing_more(
+    client: HelplineClient, base_url: str, admin: TestUser, agent: TestUser, customer: TestUser
+) -> None:
+    async with LiveConnection.open(base_url, agent.token) as live:
+        operation = await live.subscribe(VISIBLE_CHANGED)
+        await subscribed(client, 1)
+        await client.data(
+            "mutation($u: ID!) { updateUser(input: {id: $u, isActive: false}) { userErrors { code } } }",
+            {"u": encode_id("User", agent.id)},
+            admin.token,
+        )
+        await create(client, customer, subject="Sent after the agent left")
+        message = await live.next_message(operation)
+        # The token is checked again for every event: the socket's old login counts for nothing.
+        assert error_codes(message) == ["UNAUTHENTICATED"] and not (message["payload"].get("data") or {})
+        assert (await live.next_message(operation))["type"] == "complete"
+        assert "Sent after the agent left" not in str(message)
+
+
+async def test_an_agent_moved_out_of_the_team_hears_nothing_more_of_its_ticket(
+    client: HelplineClient, base_url: str, admin: TestUser, agent: TestUser, customer: TestUser
+) -> None:
+    team_id = await make_team(client, admin, "Tier 1", agent)
+    ticket = await create(client, customer)
+    await update(client, admin, ticket["id"], teamId=team_id)
+    async with LiveConnection.open(base_url, agent.token) as live:
+        operation = await live.subscribe(TICKET_CHANGED, {"id": ticket["id"]})
+        await subscribed(client, 1)
+        await client.data(
+            "mutation($t: ID!, $u: ID!) { removeTeamMember(input: {teamId: $t, userId: $u}) { userErrors { code } } }",
+            {"t": team_id, "u": encode_id("User", agent.id)},
+            admin.token,
+        )
+        await reply(client, admin, ticket["id"], "Tier 1 only: the customer's account is flagged", internal=True)
+        message = await live.next_message(operation)
+        assert error_codes(message) == ["NOT_FOUND"] and "flagged" not in str(message)
+
+
+async def test_queries_and_mutations_go_over_http_not_the_websocket(
+    client: HelplineClient, base_url: str, agent: TestUser
+) -> None:
+    async with LiveConnection.open(base_url, agent.token) as live:
+        for document in ('mutation { createApiToken(input: {name: "kept"}) { secret } }', "{ viewer { name } }"):
+            message = await live.next_message(await live.subscribe(document))
+            assert message["type"] in ("error", "next") and error_codes(message) == ["BAD_REQUEST"], message
+    tokens = await client.data("{ apiTokens { name } }", token=agent.token)
+    assert "kept" not in str(tokens)
