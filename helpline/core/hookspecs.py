@@ -6,7 +6,9 @@ Naming says how a hook is called:
   which plugin made each. Return one contribution, a list of them, or ``None``.
 - past-tense events (``helpline_ticket_created``...): broadcast to every plugin; results ignored.
   They run *inside* the database transaction of the change: raise to veto the whole change (the
-  caller sees an error naming your plugin). Implementations may be ``async def``. For effects
+  caller sees an error naming your plugin). Implementations may be ``async def``. Each also gets
+  ``runtime`` (settings, plugins, clock: the change's "now" is ``runtime.clock.now()``), so a
+  plugin can call hooks of its own without keeping any global state. For effects
   outside the database (webhooks, mail), call :func:`helpline.core.outbox.enqueue` there: the
   effect commits with the change and is delivered after commit (see ``helpline_register_delivery``).
 - decisions (``helpline_validate_transition``): the core asks plugins one at a time and stops at
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
         SchemaContribution,
     )
     from helpline.core.models import Message, Ticket
+    from helpline.core.runtime import Runtime
     from helpline.core.workflow import Status
 
 PROJECT_NAME = "helpline"
@@ -144,7 +147,7 @@ def helpline_register_delivery() -> DeliveryHandler | list[DeliveryHandler] | No
 
 
 @hookspec
-def helpline_ticket_created(ticket: Ticket, actor: Actor) -> None:
+def helpline_ticket_created(ticket: Ticket, actor: Actor, runtime: Runtime) -> None:
     """Called inside the transaction that created ``ticket`` (its first message already saved).
 
     ``actor`` says who created it (a person, an automation or the system). Raise to veto the whole
@@ -153,7 +156,9 @@ def helpline_ticket_created(ticket: Ticket, actor: Actor) -> None:
 
 
 @hookspec
-def helpline_ticket_updated(ticket: Ticket, changes: dict[str, tuple[Any, Any]], actor: Actor) -> None:
+def helpline_ticket_updated(
+    ticket: Ticket, changes: dict[str, tuple[Any, Any]], actor: Actor, runtime: Runtime
+) -> None:
     """Called inside the transaction that changed one or more of ``ticket``'s fields.
 
     ``changes`` maps each changed field name (``status``, ``priority``, ``team_id``,
@@ -164,7 +169,7 @@ def helpline_ticket_updated(ticket: Ticket, changes: dict[str, tuple[Any, Any]],
 
 
 @hookspec
-def helpline_ticket_status_changed(ticket: Ticket, old: Status, new: Status, actor: Actor) -> None:
+def helpline_ticket_status_changed(ticket: Ticket, old: Status, new: Status, actor: Actor, runtime: Runtime) -> None:
     """Called inside the transaction that changed ``ticket.status`` from ``old`` to ``new``.
 
     Also called for automatic changes (an agent's reply opening a new ticket, a customer's reply
@@ -181,6 +186,7 @@ def helpline_ticket_assigned(
     old_assignee_id: int | None,
     new_assignee_id: int | None,
     actor: Actor,
+    runtime: Runtime,
 ) -> None:
     """Called inside the transaction that changed ``ticket``'s team and/or assignee.
 
@@ -189,7 +195,7 @@ def helpline_ticket_assigned(
 
 
 @hookspec
-def helpline_message_added(ticket: Ticket, message: Message, actor: Actor) -> None:
+def helpline_message_added(ticket: Ticket, message: Message, actor: Actor, runtime: Runtime) -> None:
     """Called inside the transaction that added ``message`` to ``ticket``.
 
     ``message.internal`` tells a note from a public reply and ``message.source`` a human from an
@@ -201,7 +207,9 @@ def helpline_message_added(ticket: Ticket, message: Message, actor: Actor) -> No
 
 
 @hookspec
-def helpline_ticket_merged(source: Ticket, target: Ticket, moved_message_ids: list[int], actor: Actor) -> None:
+def helpline_ticket_merged(
+    source: Ticket, target: Ticket, moved_message_ids: list[int], actor: Actor, runtime: Runtime
+) -> None:
     """Called inside the transaction that merged ``source`` into ``target``.
 
     ``moved_message_ids`` are the messages now on ``target`` that came from ``source``;

@@ -269,7 +269,7 @@ async def create_ticket(
             new_value=_json_value(snapshot),
             message_id=message.id,
         ).save()
-        await rt.plugins.broadcast("helpline_ticket_created", ticket=ticket, actor=acting)
+        await rt.plugins.broadcast("helpline_ticket_created", ticket=ticket, actor=acting, runtime=rt)
         await live.publish(rt, live.created(ticket))
     return ticket
 
@@ -323,6 +323,7 @@ async def _apply(
             old=old_status,
             new=new_status,
             actor=acting,
+            runtime=rt,
         )
     if "team_id" in changes or "assignee_id" in changes:
         old_team, new_team = changes.get("team_id", (ticket.team_id, ticket.team_id))
@@ -335,9 +336,10 @@ async def _apply(
             old_assignee_id=old_assignee,
             new_assignee_id=new_assignee,
             actor=acting,
+            runtime=rt,
         )
     if changes:
-        await rt.plugins.broadcast("helpline_ticket_updated", ticket=ticket, changes=changes, actor=acting)
+        await rt.plugins.broadcast("helpline_ticket_updated", ticket=ticket, changes=changes, actor=acting, runtime=rt)
 
 
 async def _check_transition(rt: Runtime, ticket: Ticket, new: Status, acting: Actor, field: str = "status") -> None:
@@ -532,7 +534,7 @@ async def add_message(
             # An internal note alone leaves version and updated_at alone: customers see both, and
             # must not learn from them that notes exist.
             await _apply(rt, ticket, values, diff, acting, now, message)
-        await rt.plugins.broadcast("helpline_message_added", ticket=ticket, message=message, actor=acting)
+        await rt.plugins.broadcast("helpline_message_added", ticket=ticket, message=message, actor=acting, runtime=rt)
         await live.publish(rt, live.message_added(ticket, message, diff))
     return message, ticket
 
@@ -682,6 +684,7 @@ async def merge_tickets(
             target=target,
             moved_message_ids=list(moved),
             actor=acting,
+            runtime=rt,
         )
         await live.publish(rt, live.merged(source, target))
     return source, target

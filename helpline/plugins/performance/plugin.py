@@ -3,39 +3,25 @@
 Event hooks fold the change's new events into the ticket's metrics inside the change's
 transaction, so the metrics commit (or roll back) with the change.
 
-Why a module-level plugin manager: event hooks receive the ticket and the actor, not the runtime,
-and the plugin must call its own ``helpline_performance_business_minutes`` hook. It keeps the
-manager that registered it (``helpline_add_hookspecs`` is called once per manager). A process runs
-one Helpline (one manager) at a time; where several are built (the CLI builds its own), they are
-built from the same settings and give the same answers. Commands use their runtime's manager.
+The plugin asks its own ``helpline_performance_business_minutes`` hook through the manager of the
+runtime the event hook receives, so several Helplines in one process never mix their plugins.
 """
 
 from __future__ import annotations
 
 import pluggy
 
-from helpline.core.actors import Actor
 from helpline.core.contributions import CommandContribution, ModelsContribution, SchemaContribution
 from helpline.core.hookspecs import hookimpl
-from helpline.core.models import Message, Ticket
+from helpline.core.models import Ticket
+from helpline.core.runtime import Runtime
 from helpline.plugins.performance import hookspecs, service
-
-_manager: pluggy.PluginManager | None = None
-
-
-def _current_manager() -> pluggy.PluginManager:
-    """The manager that registered this plugin (see the module docstring)."""
-    if _manager is None:
-        raise RuntimeError("the performance plugin is not registered with a plugin manager")
-    return _manager
 
 
 @hookimpl
 def helpline_add_hookspecs(plugin_manager: pluggy.PluginManager) -> None:
-    """Declare :mod:`.hookspecs` and remember the manager (see the module docstring)."""
-    global _manager
+    """Declare :mod:`.hookspecs`."""
     plugin_manager.add_hookspecs(hookspecs)
-    _manager = plugin_manager
 
 
 @hookimpl
@@ -65,25 +51,25 @@ def helpline_register_commands() -> CommandContribution:
 
 
 @hookimpl
-async def helpline_ticket_created(ticket: Ticket, actor: Actor) -> None:
+async def helpline_ticket_created(ticket: Ticket, runtime: Runtime) -> None:
     """Start the ticket's metrics."""
-    await service.catch_up(_current_manager(), ticket)
+    await service.catch_up(runtime.plugins.pm, ticket)
 
 
 @hookimpl
-async def helpline_ticket_updated(ticket: Ticket, actor: Actor) -> None:
+async def helpline_ticket_updated(ticket: Ticket, runtime: Runtime) -> None:
     """Fold in status, assignment and field changes (every change that writes events ends here)."""
-    await service.catch_up(_current_manager(), ticket)
+    await service.catch_up(runtime.plugins.pm, ticket)
 
 
 @hookimpl
-async def helpline_message_added(ticket: Ticket, message: Message, actor: Actor) -> None:
+async def helpline_message_added(ticket: Ticket, runtime: Runtime) -> None:
     """Fold in the message (an internal note alone announces no update)."""
-    await service.catch_up(_current_manager(), ticket)
+    await service.catch_up(runtime.plugins.pm, ticket)
 
 
 @hookimpl
-async def helpline_ticket_merged(source: Ticket, target: Ticket, actor: Actor) -> None:
+async def helpline_ticket_merged(source: Ticket, target: Ticket, runtime: Runtime) -> None:
     """Fold in both sides of a merge (the target's ``merged_from`` event announces no update)."""
-    await service.catch_up(_current_manager(), source)
-    await service.catch_up(_current_manager(), target)
+    await service.catch_up(runtime.plugins.pm, source)
+    await service.catch_up(runtime.plugins.pm, target)

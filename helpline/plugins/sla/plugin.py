@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pluggy
@@ -11,7 +12,7 @@ from helpline.core.contributions import ModelsContribution, PeriodicJob, SchemaC
 from helpline.core.enums import Status
 from helpline.core.hookspecs import hookimpl
 from helpline.core.models import Message, Ticket
-from helpline.plugins.sla import __version__, clocks, hookspecs, jobs
+from helpline.plugins.sla import __version__, clocks, hookspecs, jobs, reporting
 from helpline.plugins.sla.schema import SlaMutation, SlaQuery, SlaTicketFields
 
 __all__ = ["__version__"]
@@ -62,6 +63,18 @@ async def helpline_message_added(ticket: Ticket, message: Message, actor: Actor)
 async def helpline_ticket_status_changed(ticket: Ticket, old: Status, new: Status, actor: Actor) -> None:
     """Pause, resume, meet, reopen or cancel clocks."""
     await clocks.status_changed(ticket, old, new)
+
+
+@hookimpl(optionalhook=True)
+async def helpline_performance_business_minutes(ticket: Ticket, start: dt.datetime, end: dt.datetime) -> float | None:
+    """Business minutes on the ticket's SLA calendar, for the performance plugin."""
+    return await reporting.ticket_business_minutes(ticket, start, end)
+
+
+@hookimpl(optionalhook=True)
+def helpline_performance_report_columns() -> Any:
+    """SLA attainment as a column of performance reports."""
+    return reporting.attainment_column()
 
 
 @hookimpl
