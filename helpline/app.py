@@ -253,7 +253,11 @@ def create_app(
                     await ensure_counters()
                 except OperationalError as exc:
                     # Without migrations the tables may be missing: serve anyway, and let /readyz say so.
-                    logger.error("the database is not set up: %s", exc)
+                    logger.warning(
+                        "the database has no tables yet (%s): run 'helpline migrate', then 'helpline init' "
+                        "for the first admin; /readyz answers 503 until then",
+                        exc,
+                    )
                 in_process = settings.run_jobs_in_process
                 async with live.running_hub(settings.database_url) as hub:
                     runtime.live = hub

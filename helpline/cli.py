@@ -264,12 +264,16 @@ def migrate(ctx: click.Context, check: bool) -> None:
 
     Safe to run while servers run and from several places at once: on PostgreSQL one run at a
     time holds a lock, and all pending migrations apply in one transaction (all or nothing).
-    Back the database up first.
+    Back the database up first. ``--check`` exits 1 while migrations are pending and, like any
+    failure, with status 1 and the reason when the database cannot be reached.
     """
     settings, plugins = _settings(ctx), _plugins(ctx)
     config = tortoise_config(plugins, settings.database_url)
 
     async def pending(_runtime: Runtime) -> list[str]:
+        # Reach the database first: an unreachable one must fail (exit 1 with the reason), not read
+        # as "everything pending".
+        await connection().execute_query("SELECT 1")
         return await pending_migrations(connection(), config)
 
     if check:

@@ -303,3 +303,11 @@ async def test_concurrent_starts_on_postgres_apply_each_migration_once(tmp_path:
         async with open_database(plugins, url, create_schema=False, global_fallback=False):
             _n, rows = await connection().execute_query('SELECT app, name FROM "tortoise_migrations" ORDER BY name')
         assert [f"{row['app']}.{row['name']}" for row in rows] == ["core.0001_initial", *CORE_SINCE_INITIAL]
+
+
+def test_migrate_check_reports_an_unreachable_database_not_pending_migrations(plugins: HelplinePlugins) -> None:
+    url = "postgres://postgres:s3cret@127.0.0.1:1/nowhere"  # port 1: nothing listens there
+    result = invoke(plugins, url, "migrate", "--check")
+    assert result.exit_code == 1
+    assert "cannot use the database" in result.output and "pending" not in result.output
+    assert "s3cret" not in result.output
