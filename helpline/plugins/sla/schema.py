@@ -43,7 +43,15 @@ from helpline.schema.errors import UserErrorType, attempt
 from helpline.schema.ids import decode_id, encode_id
 from helpline.schema.pagination import connection, paginate
 from helpline.schema.ticket_rows import load_ticket_rows
-from helpline.schema.types import TicketChannel, TicketConnection, TicketEdge, TicketKind, TicketPriority, TicketStatus
+from helpline.schema.types import (
+    TicketChannel,
+    TicketConnection,
+    TicketEdge,
+    TicketKind,
+    TicketPriority,
+    TicketStatus,
+    global_id,
+)
 
 SlaClockKind = strawberry.enum(ClockKind, name="SlaClockKind", description="Which target a clock times.")
 
@@ -194,30 +202,22 @@ class SlaIntervalType:
 
 @strawberry.type(name="SlaCalendar", description="Working hours in a time zone, with holidays.")
 class SlaCalendarType:
-    _row: strawberry.Private[SlaCalendar]
+    """Resolved from the ``SlaCalendar`` row itself (its attributes)."""
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(encode_id("SlaCalendar", self._row.id))
-
-    @strawberry.field
-    def name(self) -> str:
-        return self._row.name
-
-    @strawberry.field(description="IANA time zone, e.g. America/New_York.")
-    def timezone(self) -> str:
-        return self._row.timezone
+    name: str
+    timezone: str = strawberry.field(description="IANA time zone, e.g. America/New_York.")
+    id: strawberry.ID = global_id("SlaCalendar")
 
     @strawberry.field
     def intervals(self) -> list[SlaIntervalType]:
         return [
             SlaIntervalType(weekday=weekday, start=_clock_text(start), end=_clock_text(end))
-            for weekday, start, end in self._row.intervals
+            for weekday, start, end in self.intervals  # type: ignore[attr-defined]
         ]
 
     @strawberry.field(description="Dates (YYYY-MM-DD) without working time.")
     def holidays(self) -> list[str]:
-        return list(self._row.holidays)
+        return list(self.holidays)  # type: ignore[attr-defined]
 
 
 @strawberry.type(name="SlaTarget", description="Targets for one priority, in business minutes.")
@@ -257,34 +257,23 @@ def _conditions_out(conditions: dict[str, Any]) -> SlaConditionsType:
 
 @strawberry.type(name="SlaPolicy", description="Conditions and targets; the first matching active policy applies.")
 class SlaPolicyType:
-    _row: strawberry.Private[SlaPolicy]
+    """Resolved from the ``SlaPolicy`` row itself (its attributes)."""
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(encode_id("SlaPolicy", self._row.id))
-
-    @strawberry.field
-    def name(self) -> str:
-        return self._row.name
-
-    @strawberry.field(description="Policies are tried in ascending position.")
-    def position(self) -> int:
-        return self._row.position
-
-    @strawberry.field
-    def active(self) -> bool:
-        return self._row.active
-
-    @strawberry.field(description="Business minutes before a due time at which the warning hook fires.")
-    def warning_minutes(self) -> int:
-        return self._row.warning_minutes
+    name: str
+    position: int = strawberry.field(description="Policies are tried in ascending position.")
+    active: bool
+    warning_minutes: int = strawberry.field(
+        description="Business minutes before a due time at which the warning hook fires."
+    )
+    id: strawberry.ID = global_id("SlaPolicy")
 
     @strawberry.field
     def conditions(self) -> SlaConditionsType:
-        return _conditions_out(self._row.conditions)
+        return _conditions_out(self.conditions)  # type: ignore[arg-type]
 
     @strawberry.field
     def targets(self) -> list[SlaTargetType]:
+        targets: dict[str, dict[str, int]] = self.targets  # type: ignore[assignment]
         return [
             SlaTargetType(
                 priority=Priority[name.upper()],
@@ -292,12 +281,12 @@ class SlaPolicyType:
                 next_response=kinds.get("next_response"),
                 resolution=kinds.get("resolution"),
             )
-            for name, kinds in sorted(self._row.targets.items(), key=lambda item: Priority[item[0].upper()])
+            for name, kinds in sorted(targets.items(), key=lambda item: Priority[item[0].upper()])
         ]
 
     @strawberry.field
     async def calendar(self) -> SlaCalendarType:
-        return SlaCalendarType(_row=await SlaCalendar.get(id=self._row.calendar_id))
+        return await SlaCalendar.get(id=self.calendar_id)  # type: ignore[attr-defined,no-any-return]
 
 
 @strawberry.type(name="SlaPolicyRef", description="The policy that set a ticket's targets.")
@@ -373,12 +362,12 @@ class SlaQuery:
     @strawberry.field(description="Business calendars (agents and admins).")
     async def sla_calendars(self, info: Info) -> list[SlaCalendarType]:
         auth.require_staff(viewer_of(info))
-        return [SlaCalendarType(_row=row) for row in await SlaCalendar.all().order_by("name")]
+        return [row for row in await SlaCalendar.all().order_by("name")]
 
     @strawberry.field(description="Policies in the order they are tried (agents and admins).")
     async def sla_policies(self, info: Info) -> list[SlaPolicyType]:
         auth.require_staff(viewer_of(info))
-        return [SlaPolicyType(_row=row) for row in await SlaPolicy.all().order_by("position", "id")]
+        return [row for row in await SlaPolicy.all().order_by("position", "id")]
 
     @strawberry.field(description="How clocks behave (agents and admins).")
     async def sla_settings(self, info: Info) -> SlaSettingsType:
@@ -643,7 +632,7 @@ class SlaMutation:
             )
 
         row, errors = await attempt(run())
-        return SlaCalendarPayload(calendar=SlaCalendarType(_row=row) if row else None, user_errors=errors)
+        return SlaCalendarPayload(calendar=row, user_errors=errors)
 
     @strawberry.mutation(description="Change a business calendar (admins); open clocks follow within a minute.")
     async def update_sla_calendar(self, info: Info, input: UpdateSlaCalendarInput) -> SlaCalendarPayload:
@@ -660,7 +649,7 @@ class SlaMutation:
             )
 
         row, errors = await attempt(run())
-        return SlaCalendarPayload(calendar=SlaCalendarType(_row=row) if row else None, user_errors=errors)
+        return SlaCalendarPayload(calendar=row, user_errors=errors)
 
     @strawberry.mutation(description="Create a policy (admins); open clocks follow within a minute.")
     async def create_sla_policy(self, info: Info, input: CreateSlaPolicyInput) -> SlaPolicyPayload:
@@ -678,7 +667,7 @@ class SlaMutation:
             )
 
         row, errors = await attempt(run())
-        return SlaPolicyPayload(policy=SlaPolicyType(_row=row) if row else None, user_errors=errors)
+        return SlaPolicyPayload(policy=row, user_errors=errors)
 
     @strawberry.mutation(description="Change a policy (admins); open clocks follow within a minute.")
     async def update_sla_policy(self, info: Info, input: UpdateSlaPolicyInput) -> SlaPolicyPayload:
@@ -696,7 +685,7 @@ class SlaMutation:
             )
 
         row, errors = await attempt(run())
-        return SlaPolicyPayload(policy=SlaPolicyType(_row=row) if row else None, user_errors=errors)
+        return SlaPolicyPayload(policy=row, user_errors=errors)
 
     @strawberry.mutation(description="Delete a policy (admins); its clocks are retargeted, their history kept.")
     async def delete_sla_policy(self, info: Info, input: DeleteSlaPolicyInput) -> DeleteSlaPolicyPayload:
