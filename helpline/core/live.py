@@ -136,6 +136,9 @@ class SubscriberTooSlow(HelplineError):
     code = "SUBSCRIBER_TOO_SLOW"
 
 
+LATEST_REMEMBERED = 100_000
+
+
 class Delivery:
     """A change as it reaches this process's subscribers, with a cache they share.
 
@@ -144,11 +147,23 @@ class Delivery:
     subscribers. Loaded rows are shared: treat them as read-only.
     """
 
-    __slots__ = ("_cache", "change")
+    __slots__ = ("_cache", "_hub", "change", "sequence")
 
-    def __init__(self, change: TicketChange) -> None:
+    def __init__(self, change: TicketChange, sequence: int = 0, hub: LiveHub | None = None) -> None:
         self.change = change
+        self.sequence = sequence
+        self._hub = hub
         self._cache: dict[str, asyncio.Future[Any]] = {}
+
+    @property
+    def is_latest(self) -> bool:
+        """Whether no later change of the same ticket has reached this process since.
+
+        While it holds, rows read for this delivery (by whichever subscriber came first) are as
+        current as anything this process knows; once a later change has arrived, a subscriber that
+        is only now getting to this one must read afresh (it reads slowly, or was busy).
+        """
+        return self._hub is not None and self._hub.latest_sequence(self.change.ticket_id) == self.sequence
 
     async def shared(self, key: str, load: Callable[[], Awaitable[Any]]) -> Any:
         """The result of ``load()``, run by the first subscriber asking for ``key``."""
@@ -203,6 +218,12 @@ class LiveHub:
         self._all: set[Subscription] = set()
         self._by_ticket: dict[int, set[Subscription]] = {}
         self.listener: PostgresListener | None = None  # set by running_hub() on PostgreSQL
+        self._sequence = 0
+        self._latest: dict[int, int] = {}  # ticket id -> sequence of its latest change here
+
+    def latest_sequence(self, ticket_id: int) -> int | None:
+        """The sequence number of the latest change of ``ticket_id`` this process received."""
+        return self._latest.get(ticket_id)
 
     def subscribe(self, ticket_id: int | None = None) -> Subscription:
         """Start receiving changes: of one ticket, or (``None``) of every ticket."""
@@ -231,7 +252,11 @@ class LiveHub:
 
     def deliver(self, change: TicketChange) -> None:
         """Hand a committed change to every interested subscriber of this process."""
-        delivery = Delivery(change)
+        self._sequence += 1
+        if len(self._latest) >= LATEST_REMEMBERED and change.ticket_id not in self._latest:
+            self._latest.clear()  # forgotten tickets only cost their next slow reader a fresh read
+        self._latest[change.ticket_id] = self._sequence
+        delivery = Delivery(change, self._sequence, self)
         for subscription in (*self._all, *self._by_ticket.get(change.ticket_id, ())):
             subscription.offer(delivery)
 

@@ -9,9 +9,9 @@
 
 Every change is judged for *this* subscriber when it is delivered, by :mod:`helpline.core.auth`:
 the subscriber's token is checked again (a revoked token, a deactivated, demoted or moved user ends
-or narrows the subscription at the next event), the ticket is re-read through ``visible_tickets``
-for this viewer, and the message checked with ``can_see_message``. That costs a few queries per
-subscriber and event: the price of never sending what a viewer may no longer see. A customer therefore never receives an
+or narrows the subscription at the next event; once per token and change), the ticket is judged
+with ``can_see_ticket`` on the row read once per change, or re-read for this viewer when a later
+change has arrived meanwhile, and the message checked with ``can_see_message``. A customer therefore never receives an
 event for an internal note: a note alone produces nothing at all (it does not bump the ticket's
 version either); a note that also changed the status arrives as UPDATED without the message.
 
@@ -110,17 +110,24 @@ def _visible_before(viewer: auth.Viewer, change: live.TicketChange, ticket: Tick
 async def ticket_event(viewer: auth.Viewer, delivery: live.Delivery) -> TicketChangeEvent | None:
     """The event ``viewer`` may receive for ``delivery``, or ``None`` when it may receive nothing.
 
-    Whether the viewer may see the ticket is decided on a fresh read, for this viewer, when the
-    event is delivered (a subscriber that reads slowly gets events late, and must not get them as
-    they were); the event carries that fresh ticket. NO_LONGER_VISIBLE carries no ticket; a message
+    Whether the viewer may see the ticket is decided for this viewer when the event is delivered,
+    on the row read once for all subscribers while no later change of the ticket has arrived, and
+    on a fresh read for this viewer otherwise (a subscriber that reads slowly gets events late, and
+    must not get them as they were). NO_LONGER_VISIBLE carries no ticket; a message
     the viewer may not see (an internal note, for a customer) is never included, and a change that
     was only that message yields ``None``.
     """
     change = delivery.change
-    ticket = await with_ticket_relations(auth.visible_tickets(viewer).filter(id=change.ticket_id)).first()
+    shared = await _current_ticket(delivery)
+    if delivery.is_latest:
+        # The shared read is as current as this process knows: judge it for this viewer in memory.
+        ticket = shared if shared is not None and auth.can_see_ticket(viewer, shared) else None
+    else:
+        # A later change has arrived since: read afresh, as this viewer may see it now.
+        ticket = await with_ticket_relations(auth.visible_tickets(viewer).filter(id=change.ticket_id)).first()
     visible_now = ticket is not None
     # Whether the viewer saw it before the change: the change's old values on the shared read.
-    visible_before = _visible_before(viewer, change, await _current_ticket(delivery))
+    visible_before = _visible_before(viewer, change, shared)
     fields = [api_field_name(name) for name in change.fields]
     ticket_id = strawberry.ID(encode_id("Ticket", change.ticket_id))
     if not visible_now:
@@ -146,14 +153,22 @@ async def ticket_event(viewer: auth.Viewer, delivery: live.Delivery) -> TicketCh
     return TicketChangeEvent(kind=kind, ticket_id=ticket_id, ticket=ticket, message=message, changed_fields=fields)
 
 
-async def current_viewer(info: Info[Any, Any]) -> auth.Viewer:
+async def current_viewer(info: Info[Any, Any], delivery: live.Delivery | None = None) -> auth.Viewer:
     """The subscriber as they are now: the connection's token is checked again (it may have been
     revoked, its user deactivated, demoted or moved between teams since the socket connected).
-    UNAUTHENTICATED ends the subscription."""
+    UNAUTHENTICATED ends the subscription. For an event, the check is made once per token and change
+    for all the subscriptions that share the token."""
     context = context_of(info)
-    viewer = await auth.authenticate(
-        context.authorization, agents_see_all=runtime_of(info).settings.agents_see_all_tickets
-    )
+    authorization = context.authorization
+    agents_see_all = runtime_of(info).settings.agents_see_all_tickets
+
+    async def check() -> auth.Viewer | None:
+        return await auth.authenticate(authorization, agents_see_all=agents_see_all)
+
+    if delivery is None:
+        viewer = await check()
+    else:
+        viewer = await delivery.shared(f"viewer:{authorization}", check)
     context.current_viewer = auth.require_viewer(viewer)
     return context.current_viewer
 
@@ -165,7 +180,7 @@ async def _events(
     try:
         async for delivery in subscription:
             context.fresh_loaders()
-            viewer = await current_viewer(info)
+            viewer = await current_viewer(info, delivery)
             event = await ticket_event(viewer, delivery)
             if event is None:
                 if one_ticket and not await auth.visible_tickets(viewer).filter(id=delivery.change.ticket_id).exists():

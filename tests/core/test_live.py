@@ -93,6 +93,20 @@ async def test_subscribers_of_one_change_share_one_read() -> None:
     assert reads == 1
 
 
+async def test_a_delivery_knows_when_a_later_change_of_its_ticket_arrived() -> None:
+    hub = LiveHub()
+    slow = hub.subscribe(1)
+    hub.deliver(TicketChange(1, ChangeKind.UPDATED, ("status",)))
+    first = await anext(slow)
+    assert first.is_latest, "nothing newer: rows read for it are current"
+    hub.deliver(TicketChange(2, ChangeKind.CREATED))
+    assert first.is_latest, "another ticket's change does not age it"
+    hub.deliver(TicketChange(1, ChangeKind.UPDATED, ("team_id",)))
+    assert not first.is_latest, "a slow reader getting to it now must read afresh"
+    assert (await anext(slow)).is_latest
+    assert not live.Delivery(TicketChange(1, ChangeKind.CREATED)).is_latest, "outside a hub: always read afresh"
+
+
 @pytest.mark.skipif(
     not os.environ.get(TEST_DATABASE_ENV, "").startswith("postgres"), reason="the listener is PostgreSQL's"
 )

@@ -16,9 +16,11 @@ import strawberry
 
 from helpline import SchemaContribution, create_app, hookimpl
 from helpline.config import Settings
+from helpline.core import auth
 from helpline.core.errors import PluginLoadError
-from helpline.core.live import LiveHub
-from helpline.schema.ids import encode_id
+from helpline.core.live import ChangeKind, LiveHub, TicketChange
+from helpline.schema.ids import decode_id, encode_id
+from helpline.schema.subscription import TicketChangeKind, ticket_event
 from helpline.testing import HelplineClient, LiveConnection, TestUser, running_app, serving
 from tests.core.test_tickets import create, reply, update
 
@@ -354,3 +356,27 @@ async def test_queries_and_mutations_go_over_http_not_the_websocket(
             assert message["type"] in ("error", "next") and error_codes(message) == ["BAD_REQUEST"], message
     tokens = await client.data("{ apiTokens { name } }", token=agent.token)
     assert "kept" not in str(tokens)
+
+
+async def test_a_slow_reader_is_judged_on_a_fresh_read_not_the_shared_one(
+    client: HelplineClient, admin: TestUser, agent: TestUser, customer: TestUser
+) -> None:
+    tier_1 = await make_team(client, admin, "Tier 1", agent)
+    tier_2 = await make_team(client, admin, "Tier 2")
+    ticket = await create(client, customer)
+    await update(client, admin, ticket["id"], teamId=tier_1)
+    ticket_id = decode_id(ticket["id"], "Ticket")
+    hub = LiveHub()
+    queue = hub.subscribe(ticket_id)
+    hub.deliver(TicketChange(ticket_id, ChangeKind.UPDATED, ("subject",)))
+    stale = await anext(queue)
+    admin_viewer = await auth.authenticate(f"Bearer {admin.token}")
+    agent_viewer = await auth.authenticate(f"Bearer {agent.token}")
+    assert admin_viewer is not None and agent_viewer is not None
+    assert (await ticket_event(admin_viewer, stale)) is not None  # a fast subscriber: the shared read is made
+
+    await update(client, admin, ticket["id"], teamId=tier_2)  # moved away from the agent's team
+    hub.deliver(TicketChange(ticket_id, ChangeKind.UPDATED, ("team_id",), previous={"team_id": None}))
+    late = await ticket_event(agent_viewer, stale)  # the agent only now reads the first change
+    assert late is not None and late.kind == TicketChangeKind.NO_LONGER_VISIBLE and late.ticket is None
+    queue.close()
