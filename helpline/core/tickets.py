@@ -415,9 +415,10 @@ async def update_ticket(
             cleaned[name] = value
     new_tags = clean_tags("tags", changes.tags or []) if changes.tags is not UNSET else None
 
-    now = rt.clock.now()
     async with transaction():
         ticket = await _ticket_for_update(viewer, ticket_id)
+        # "Now" once the row is ours: a change that waited for the lock is later than the one it waited for.
+        now = rt.clock.now()
         if expected_version is not None and ticket.version != expected_version:
             raise Conflict(
                 f"ticket #{ticket.number} is at version {ticket.version}, not {expected_version}; "
@@ -481,9 +482,10 @@ async def add_message(
     if is_customer and status is not None:
         raise error("status", "customers cannot set a ticket's status", "FORBIDDEN_FIELD")
 
-    now = rt.clock.now()
     async with transaction():
         ticket = await _ticket_for_update(viewer, ticket_id)
+        # "Now" once the row is ours: a change that waited for the lock is later than the one it waited for.
+        now = rt.clock.now()
         if expected_version is not None and ticket.version != expected_version:
             raise Conflict(f"ticket #{ticket.number} is at version {ticket.version}, not {expected_version}")
         if ticket.status == Status.MERGED:
@@ -618,12 +620,12 @@ async def merge_tickets(
         raise Forbidden("only agents and admins may merge tickets")
     if source_id == target_id:
         raise error("sourceId", "a ticket cannot be merged into itself", "MERGE_INTO_SELF")
-    now = rt.clock.now()
     async with transaction():
         queryset = auth.visible_tickets(viewer) if viewer is not None else Ticket.all()
         if is_postgres():
             queryset = queryset.select_for_update()
         found = {ticket.id: ticket for ticket in await queryset.filter(id__in=[source_id, target_id]).order_by("id")}
+        now = rt.clock.now()  # after the locks, like every other change
         if source_id not in found:
             raise NotFound(f"no ticket with id {source_id}")
         if target_id not in found:

@@ -274,4 +274,6 @@ async def update_settings(
         if customers_see_sla is not None:
             settings.customers_see_sla = customers_see_sla
         await settings.save()
+        if pausing_statuses is not None:
+            await _config_changed()  # open clocks pause or resume to match (the recompute job)
     return settings

@@ -37,6 +37,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as dt
+import re
 import threading
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -47,7 +48,9 @@ MICROSECONDS_PER_MINUTE = 60_000_000
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 FIRST_YEAR, LAST_YEAR = 1971, 9998
 SEARCH_YEARS = 12  # how far add_business_time looks ahead for working time before giving up
-MAX_SPAN_YEARS = 50  # a wider question would build a timeline of centuries: refused
+MAX_SPAN_YEARS = 10  # a wider question would build a timeline of decades on one request: refused
+MAX_CACHED_YEARS = 16  # the widest timeline kept per calendar (see timeline())
+MAX_INTERVALS = 56  # working intervals per calendar: eight a day is plenty, and bounds a timeline's size
 CACHED_CALENDARS = 256
 
 
@@ -98,10 +101,10 @@ class BusinessCalendar:
         hours: dict[int, Iterable[tuple[str, str]]],
         holidays: Iterable[dt.date] = (),
     ) -> BusinessCalendar:
-        """A calendar from ``{weekday: [("08:00", "18:00"), ...]}`` ("24:00" ends at midnight)."""
+        """A calendar from ``{weekday: [("08:00", "18:00"), ...]}`` (an end of "00:00" or "24:00" is midnight)."""
         intervals = tuple(
             sorted(
-                WorkingInterval(weekday, minute_of_day(start), minute_of_day(end))
+                WorkingInterval(weekday, minute_of_day(start), minute_of_day(end) or MINUTES_PER_DAY)
                 for weekday, spans in hours.items()
                 for start, end in spans
             )
@@ -109,25 +112,35 @@ class BusinessCalendar:
         return cls(timezone=timezone, intervals=intervals, holidays=frozenset(holidays))
 
 
+TIME_OF_DAY = re.compile(r"([01][0-9]|2[0-4]):([0-5][0-9])", re.ASCII)
+
+
 def minute_of_day(text: str) -> int:
-    """Minutes from midnight of "HH:MM" ("24:00" is 1440); :class:`CalendarError` otherwise."""
-    try:
-        hours, minutes = text.split(":")
-        value = int(hours) * 60 + int(minutes)
-    except ValueError:
-        raise CalendarError(f"{text!r} is not a time of day like 08:30") from None
-    if not 0 <= int(minutes) < 60 or not 0 <= value <= MINUTES_PER_DAY:
+    """Minutes from midnight of "HH:MM" (ASCII digits, "24:00" is 1440); :class:`CalendarError` otherwise."""
+    match = TIME_OF_DAY.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        raise CalendarError(f"{str(text)[:20]!r} is not a time of day like 08:30 (HH:MM, 00:00 to 24:00)")
+    value = int(match.group(1)) * 60 + int(match.group(2))
+    if value > MINUTES_PER_DAY:
         raise CalendarError(f"{text!r} is not a time of day between 00:00 and 24:00")
     return value
+
+
+# Zone names that exist in the database but name no place: the host's own zone, and a placeholder.
+NOT_PLACES = frozenset({"localtime", "Factory", "posixrules"})
 
 
 def validate_calendar(calendar: BusinessCalendar) -> list[str]:
     """Every problem with ``calendar``, as sentences for an admin (an empty list: it is usable)."""
     problems: list[str] = []
     try:
+        if calendar.timezone in NOT_PLACES or len(calendar.timezone) > 64:
+            raise ValueError(calendar.timezone)
         ZoneInfo(calendar.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         problems.append(f"unknown time zone {calendar.timezone!r} (use an IANA name such as Europe/Berlin)")
+    if len(calendar.intervals) > MAX_INTERVALS:
+        problems.append(f"at most {MAX_INTERVALS} working intervals per calendar")
     for interval in calendar.intervals:
         if not 0 <= interval.weekday <= 6:
             problems.append(f"weekday {interval.weekday} is not between 0 (Monday) and 6 (Sunday)")
@@ -161,7 +174,8 @@ def describe(interval: WorkingInterval) -> str:
     def clock(minute: int) -> str:
         return f"{minute // 60:02d}:{minute % 60:02d}"
 
-    return f"{WEEKDAY_NAMES[interval.weekday]} {clock(interval.start_minute)}-{clock(interval.end_minute)}"
+    day = WEEKDAY_NAMES[interval.weekday] if 0 <= interval.weekday <= 6 else f"weekday {interval.weekday}"
+    return f"{day} {clock(interval.start_minute)}-{clock(interval.end_minute)}"
 
 
 # -- timelines ------------------------------------------------------------------------------------
@@ -253,7 +267,13 @@ _timelines_lock = threading.Lock()
 
 
 def timeline(calendar: BusinessCalendar, first_year: int, last_year: int) -> Timeline:
-    """The cached timeline of ``calendar`` covering at least ``first_year``..``last_year`` (local years)."""
+    """A cached timeline of ``calendar`` covering at least ``first_year``..``last_year`` (local years).
+
+    The cache keeps one timeline per calendar and widens it to cover both the old and the new range
+    only while that stays within ``MAX_CACHED_YEARS``; a question far from it gets a timeline of
+    just its own years. So no sequence of questions builds centuries of working periods.
+    """
+    first_year, last_year = max(first_year, FIRST_YEAR), min(last_year, LAST_YEAR)
     current = _timelines.get(calendar)
     if current is not None and current.first_year <= first_year and last_year <= current.last_year:
         return current
@@ -262,11 +282,11 @@ def timeline(calendar: BusinessCalendar, first_year: int, last_year: int) -> Tim
             _timelines.clear()  # calendars are few; a deployment that edits many just rebuilds
         current = _timelines.get(calendar)
         if current is not None:
-            first_year = min(first_year, current.first_year)
-            last_year = max(last_year, current.last_year)
+            wider = min(first_year, current.first_year), max(last_year, current.last_year)
+            if wider[1] - wider[0] <= MAX_CACHED_YEARS:
+                first_year, last_year = wider
         elif problems := validate_calendar(calendar):
             raise CalendarError("; ".join(problems))
-        first_year, last_year = max(first_year, FIRST_YEAR), min(last_year, LAST_YEAR)
         built = Timeline(calendar, first_year, last_year)
         _timelines[calendar] = built
         return built

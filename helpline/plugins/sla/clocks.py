@@ -181,8 +181,22 @@ class ClockChanges:
             await SlaClockEvent.bulk_create(self.history)
 
 
+def _breach_if_overdue(clock: SlaClock, now: dt.datetime, changes: ClockChanges) -> None:
+    """A running clock past its due time is breached at that due time, whoever notices first (the
+    job, or a change that pauses, meets or cancels it before the job runs)."""
+    if (
+        clock.running_since is not None
+        and clock.due_at is not None
+        and now > clock.due_at
+        and clock.breached_at is None
+    ):
+        clock.breached_at = clock.due_at
+        changes.record(clock, "breached", clock.due_at)
+
+
 def pause(clock: SlaClock, config: SlaConfig, now: dt.datetime, changes: ClockChanges, why: str) -> None:
     """Stop counting; a paused clock has no due time (it depends on when it resumes)."""
+    _breach_if_overdue(clock, now, changes)
     _fold(clock, config.calendar(clock.calendar_id), now)
     clock.running_since = None
     clock.phase = ClockPhase.PAUSED
@@ -203,18 +217,18 @@ def resume(
 
 def meet(clock: SlaClock, config: SlaConfig, now: dt.datetime, changes: ClockChanges, why: str) -> None:
     """The target is reached at ``now``: late if past the due time (then the breach is recorded too)."""
+    _breach_if_overdue(clock, now, changes)
     _fold(clock, config.calendar(clock.calendar_id), now)
     clock.running_since = None
     clock.phase = ClockPhase.MET
     clock.met_at = now
     clock.warn_at = None
-    if clock.due_at is not None and now > clock.due_at and clock.breached_at is None:
-        clock.breached_at = clock.due_at
     changes.record(clock, "met", now, why)
 
 
 def cancel(clock: SlaClock, config: SlaConfig, now: dt.datetime, changes: ClockChanges, why: str) -> None:
     """No longer measured (merged, or nothing left to measure)."""
+    _breach_if_overdue(clock, now, changes)
     _fold(clock, config.calendar(clock.calendar_id), now)
     clock.running_since = None
     clock.phase = ClockPhase.CANCELLED
@@ -242,6 +256,19 @@ def running_segments(history: Sequence[SlaClockEvent], now: dt.datetime) -> list
     if since is not None:
         segments.append((since, now))
     return segments
+
+
+def target_passed_at(
+    segments: Sequence[tuple[dt.datetime, dt.datetime]], calendar: BusinessCalendar, target_minutes: int
+) -> dt.datetime | None:
+    """The instant the running ``segments`` reached ``target_minutes`` of business time, if they did."""
+    left = dt.timedelta(minutes=target_minutes)
+    for start, end in segments:
+        span = business_time_between(calendar, start, end)
+        if span >= left:
+            return add_business_time(calendar, start, left)
+        left -= span
+    return None
 
 
 async def retarget(
@@ -280,6 +307,16 @@ async def retarget(
     clock.calendar_id = new_calendar_id
     clock.target_minutes = target
     schedule(clock, new_calendar, policy.warning_minutes if policy is not None else 0)
+    if new_calendar is not None and target is not None and clock.elapsed_us >= target * 60_000_000:
+        # The new target was passed already: due (and breached) when the time used reached it.
+        if history is None:
+            history = await SlaClockEvent.filter(clock_id=clock.id).order_by("id")
+        passed = target_passed_at(running_segments([*history, *changes.history_of(clock)], now), new_calendar, target)
+        if passed is not None:
+            clock.due_at = clock.breached_at or passed
+            if clock.breached_at is None and passed < now:
+                clock.breached_at = passed
+                changes.record(clock, "breached", passed, f"target lowered to {target} min")
     if (clock.policy_id, clock.calendar_id, clock.target_minutes, clock.due_at) == before:
         changes.clocks[clock.id] = clock  # the banked time moved to now: save, nothing to tell
         return
@@ -409,11 +446,19 @@ async def status_changed(ticket: Ticket, old: Status, new: Status) -> None:
     for clock in await open_clocks(ticket.id):
         if clock.id in changes.clocks:
             continue
-        if new.value in pausing and clock.phase == ClockPhase.RUNNING:
-            pause(clock, config, now, changes, f"ticket is {new.value}")
-        elif new.value not in pausing and clock.phase == ClockPhase.PAUSED:
-            resume(clock, config, now, changes, f"ticket is {new.value}")
+        follow_status(clock, new, config, now, changes)
     await changes.save()
+    if old == Status.SOLVED:
+        # While solved, nothing retargets the met resolution clock: bring it up to the policy now.
+        await apply_policy(ticket, config, now)
+
+
+def follow_status(clock: SlaClock, status: Status, config: SlaConfig, now: dt.datetime, changes: ClockChanges) -> None:
+    """Pause a running clock in a pausing status, resume a paused one in any other."""
+    if status.value in config.pausing_statuses and clock.phase == ClockPhase.RUNNING:
+        pause(clock, config, now, changes, f"ticket is {status.value}")
+    elif status.value not in config.pausing_statuses and clock.phase == ClockPhase.PAUSED:
+        resume(clock, config, now, changes, f"ticket is {status.value}")
 
 
 POLICY_INPUTS = frozenset(

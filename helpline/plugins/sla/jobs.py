@@ -22,6 +22,7 @@ from helpline.plugins.sla.clocks import (
     OPEN_PHASES,
     ClockChanges,
     SlaConfig,
+    follow_status,
     load_config,
     retarget,
     settings_row,
@@ -112,6 +113,7 @@ async def retarget_batch(ticket_ids: list[int], config: SlaConfig, now: dt.datet
             policy = select_policy(config.policies, facts[ticket.id])
             target = policy.target(ticket.priority, clock.kind) if policy is not None else None
             await retarget(clock, policy, target, config, now, changes, history=history[clock.id], remeasure=True)
+            follow_status(clock, ticket.status, config, now, changes)  # the pausing statuses may have changed
         await changes.save()
     return len(changes.clocks)
 

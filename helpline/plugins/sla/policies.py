@@ -105,8 +105,6 @@ def calendar_problems(
             problems.append(("holidays", f"{day[:40]!r} is not a date like 2026-12-25"))
     if len(holidays) > 5000:
         problems.append(("holidays", "at most 5,000 holidays per calendar"))
-    if len(intervals) > 7 * 24:
-        problems.append(("intervals", "at most 168 working intervals per calendar"))
     for text in validate_calendar(BusinessCalendar(timezone, tuple(intervals))):
         problems.append(("timezone" if "time zone" in text else "intervals", text))
     seen: set[WorkingInterval] = set()

@@ -2,7 +2,8 @@
 
 Who sees what (decisions):
 - ``ticket { sla }`` follows the ticket's visibility (the core has already checked it); customers get
-  ``null`` unless an admin turned ``customersSeeSla`` on.
+  ``null`` unless an admin turned ``customersSeeSla`` on, and then the clocks without the policy
+  and without history (both can tell of staff-side facts: a VIP flag, a change of team).
 - Calendars, policies, settings, ``businessTime``/``addBusinessTime`` and ``slaTickets`` are for
   agents and admins; changing them is for admins.
 - ``slaTickets`` lists tickets the viewer may see (the core's rule) whose clocks are at risk or
@@ -29,6 +30,7 @@ from helpline.core.enums import Channel, Priority, Status, TicketType
 from helpline.core.errors import BadInput, NotFound
 from helpline.plugins.sla import admin
 from helpline.plugins.sla.business_time import (
+    MINUTES_PER_DAY,
     CalendarError,
     WorkingInterval,
     add_business_time,
@@ -187,8 +189,13 @@ class SlaClockType:
             return None
         return clock.target_minutes - _minutes(elapsed_us(clock, calendar, self._now))
 
-    @strawberry.field(description="Every start, pause, resume, retarget, met and breach, in time order.")
+    @strawberry.field(
+        description="Every start, pause, resume, retarget, met and breach, in time order (staff only: empty for "
+        "customers, as its notes tell of staff-side changes)."
+    )
     async def history(self, info: Info) -> list[SlaClockHistoryEntry]:
+        if viewer_of(info).is_customer:
+            return []
         lines = await loader_of(info, "sla.history", _history_by_clock).load(self._clock.id)
         return [SlaClockHistoryEntry(kind=line.kind, at=line.at, due_at=line.due_at, note=line.note) for line in lines]
 
@@ -322,6 +329,8 @@ class SlaTicketFields:
         now = runtime_of(info).clock.now()
         policy_id = next((c.policy_id for c in reversed(clocks) if c.policy_id is not None), None)
         policy = next((p for p in config.policies if p.id == policy_id), None)
+        if viewer.is_customer:
+            policy = None  # a policy's name can tell what it matched on (a VIP flag, a team): staff only
         return TicketSla(
             policy=SlaPolicyRef(id=strawberry.ID(encode_id("SlaPolicy", policy.id)), name=policy.name)
             if policy
@@ -550,7 +559,9 @@ def _intervals(values: list[SlaIntervalInput]) -> list[WorkingInterval]:
     intervals = []
     for index, value in enumerate(values):
         try:
-            intervals.append(WorkingInterval(value.weekday, minute_of_day(value.start), minute_of_day(value.end)))
+            # An end of 00:00 is the next midnight, as 24:00 is.
+            end = minute_of_day(value.end) or MINUTES_PER_DAY
+            intervals.append(WorkingInterval(value.weekday, minute_of_day(value.start), end))
         except CalendarError as exc:
             raise admin.ValidationFailed(
                 [admin.UserError(("input", "intervals", str(index)), str(exc), "INVALID_TIME")]

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from helpline.plugins.sla import business_time
 from helpline.plugins.sla.business_time import (
     BusinessCalendar,
     CalendarError,
@@ -238,3 +239,17 @@ def test_time_amounts_with_seconds_are_exact() -> None:
     calendar = weekdays("UTC", ("09:00", "17:00"))
     due = add_business_time(calendar, utc(2026, 6, 8, 16, 59, 59, 500000), dt.timedelta(seconds=1))
     assert due == utc(2026, 6, 9, 9, 0, 0, 500000)
+
+
+def test_far_apart_questions_never_build_centuries() -> None:
+    calendar = weekdays("America/New_York", ("08:00", "18:00"))
+    business_minutes_between(calendar, utc(1972, 1, 3), utc(1972, 1, 10))
+    business_minutes_between(calendar, utc(9997, 1, 3), utc(9997, 1, 10))
+    cached = business_time._timelines[calendar]
+    assert cached.last_year - cached.first_year <= business_time.MAX_CACHED_YEARS
+    business_minutes_between(calendar, utc(9998, 6, 1), utc(9998, 6, 8))
+    again = business_time._timelines[calendar]
+    business_minutes_between(calendar, utc(9998, 6, 1), utc(9998, 6, 8))
+    assert business_time._timelines[calendar] is again, "a question at the edge of the years is answered from cache"
+    with pytest.raises(CalendarError, match="at most 10 years"):
+        business_minutes_between(calendar, utc(2026, 1, 1), utc(2040, 1, 1))

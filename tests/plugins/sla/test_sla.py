@@ -371,3 +371,119 @@ async def test_sla_on_a_ticket_page_costs_the_same_statements_at_any_size(
         assert all(len(node["sla"]["clocks"]) == 2 for node in data["tickets"]["nodes"])
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
+
+
+# -- found by attacking it ---------------------------------------------------------------------------
+
+
+async def test_a_target_lowered_below_the_time_used_is_breached_when_it_was_passed(
+    client: HelplineClient, clock: FrozenClock, admin: TestUser, agent: TestUser, customer: TestUser
+) -> None:
+    calendar = await make_calendar(client, admin, "UTC", ("00:00", "24:00"), days=list(range(7)))
+    await make_policy(
+        client,
+        admin,
+        calendar,
+        [{"priority": "NORMAL", "firstResponse": 120}, {"priority": "URGENT", "firstResponse": 30}],
+    )
+    clock.set(utc(2026, 6, 8, 9, 0))
+    ticket = await create(client, customer)
+    clock.set(utc(2026, 6, 8, 10, 0))
+    await update(client, agent, ticket["id"], priority="URGENT")
+    lowered = (await clocks_of(client, admin, ticket["id"]))["FIRST_RESPONSE"]
+    assert lowered["state"] == "BREACHED" and lowered["breachedAt"] == iso(utc(2026, 6, 8, 9, 30))
+    assert lowered["dueAt"] == iso(utc(2026, 6, 8, 9, 30)) and lowered["businessMinutesRemaining"] == -30
+    clock.set(utc(2026, 6, 8, 10, 30))
+    await reply(client, agent, ticket["id"], "Sorry for the wait.")
+    met_late = (await clocks_of(client, admin, ticket["id"]))["FIRST_RESPONSE"]
+    assert met_late["state"] == "BREACHED" and met_late["metAt"] == iso(utc(2026, 6, 8, 10, 30))
+
+
+async def test_pausing_after_the_due_time_before_the_job_runs_keeps_the_breach(
+    client: HelplineClient, clock: FrozenClock, admin: TestUser, agent: TestUser, customer: TestUser
+) -> None:
+    calendar = await make_calendar(client, admin, "UTC", ("00:00", "24:00"), days=list(range(7)))
+    await make_policy(client, admin, calendar, [{"priority": "NORMAL", "firstResponse": 30, "resolution": 60}])
+    clock.set(utc(2026, 6, 8, 9, 0))
+    ticket = await create(client, customer)
+    clock.set(utc(2026, 6, 8, 11, 0))
+    await update(client, agent, ticket["id"], status="ON_HOLD")  # no job ran in between
+    paused = await clocks_of(client, admin, ticket["id"])
+    assert paused["FIRST_RESPONSE"]["state"] == paused["RESOLUTION"]["state"] == "BREACHED"
+    assert paused["RESOLUTION"]["breachedAt"] == iso(utc(2026, 6, 8, 10, 0))
+    clock.set(utc(2026, 6, 8, 11, 5))
+    await reply(client, agent, ticket["id"], "Done.", status="SOLVED")
+    solved = await clocks_of(client, admin, ticket["id"])
+    assert solved["RESOLUTION"]["state"] == "BREACHED" and solved["RESOLUTION"]["metAt"] is not None
+
+
+async def test_reopening_applies_the_policy_as_it_is_now(
+    client: HelplineClient, clock: FrozenClock, admin: TestUser, agent: TestUser, customer: TestUser
+) -> None:
+    calendar = await make_calendar(client, admin, "UTC", ("00:00", "24:00"), days=list(range(7)))
+    await make_policy(
+        client, admin, calendar, [{"priority": "NORMAL", "resolution": 600}, {"priority": "URGENT", "resolution": 60}]
+    )
+    clock.set(utc(2026, 6, 8, 9, 0))
+    ticket = await create(client, customer)
+    clock.set(utc(2026, 6, 8, 9, 10))
+    await reply(client, agent, ticket["id"], "Done.", status="SOLVED")
+    clock.set(utc(2026, 6, 8, 9, 20))
+    await update(client, agent, ticket["id"], priority="URGENT")  # while solved
+    clock.set(utc(2026, 6, 8, 9, 30))
+    await reply(client, customer, ticket["id"], "Not fixed.")
+    reopened = (await clocks_of(client, admin, ticket["id"]))["RESOLUTION"]
+    assert (reopened["state"], reopened["targetMinutes"]) == ("RUNNING", 60)
+    assert reopened["dueAt"] == iso(utc(2026, 6, 8, 10, 20))  # 10 minutes used, 50 left from 09:30
+
+
+async def test_changing_the_pausing_statuses_reaches_open_clocks(
+    client: HelplineClient, clock: FrozenClock, admin: TestUser, agent: TestUser, customer: TestUser
+) -> None:
+    calendar = await make_calendar(client, admin, "UTC", ("00:00", "24:00"), days=list(range(7)))
+    await make_policy(client, admin, calendar, [{"priority": "NORMAL", "resolution": 600}])
+    clock.set(utc(2026, 6, 8, 9, 0))
+    ticket = await create(client, customer)
+    await update(client, agent, ticket["id"], status="PENDING")
+    assert (await clocks_of(client, admin, ticket["id"]))["RESOLUTION"]["state"] == "PAUSED"
+    change = "mutation { updateSlaSettings(input: {pausingStatuses: [ON_HOLD]}) { userErrors { code } } }"
+    await client.data(change, token=admin.token)
+    clock.set(utc(2026, 6, 8, 10, 0))
+    await jobs.recompute(runtime_of(client))
+    resumed = (await clocks_of(client, admin, ticket["id"]))["RESOLUTION"]
+    assert resumed["state"] == "RUNNING" and resumed["dueAt"] == iso(utc(2026, 6, 8, 20, 0))  # 600 min from 10:00
+
+
+async def test_customers_allowed_to_see_sla_get_no_policy_or_history(
+    client: HelplineClient, admin: TestUser, customer: TestUser
+) -> None:
+    calendar = await make_calendar(client, admin, "UTC", ("00:00", "24:00"), days=list(range(7)))
+    await make_policy(client, admin, calendar, [{"priority": "NORMAL", "resolution": 600}], name="VIP customers")
+    await client.data(
+        "mutation { updateSlaSettings(input: {customersSeeSla: true}) { userErrors { code } } }", token=admin.token
+    )
+    ticket = await create(client, customer)
+    sla = (await client.data(SLA, {"id": ticket["id"]}, customer.token))["ticket"]["sla"]
+    assert sla["policy"] is None and all(clock["history"] == [] for clock in sla["clocks"])
+    assert sla["clocks"][1]["dueAt"] is not None
+
+
+async def test_strict_times_and_zones(client: HelplineClient, admin: TestUser) -> None:
+    for start in ("-0:30", "\u0660\u0668:\u0660\u0660", "0_8:00", " 8:00", "+8:00", "8:00"):
+        intervals = [{"weekday": 0, "start": start, "end": "12:00"}]
+        data = await client.data(
+            CALENDAR, {"input": {"name": "Odd", "timezone": "UTC", "intervals": intervals}}, admin.token
+        )
+        assert [error["code"] for error in data["createSlaCalendar"]["userErrors"]] == ["INVALID_TIME"], start
+    for zone in ("localtime", "Factory", "A" * 5000):
+        intervals = [{"weekday": 0, "start": "08:00", "end": "12:00"}]
+        data = await client.data(
+            CALENDAR, {"input": {"name": "Odd", "timezone": zone, "intervals": intervals}}, admin.token
+        )
+        assert [error["code"] for error in data["createSlaCalendar"]["userErrors"]] == ["UNKNOWN_TIMEZONE"], zone[:20]
+    night = [{"weekday": 0, "start": "22:00", "end": "00:00"}]
+    data = await client.data(CALENDAR, {"input": {"name": "Night", "timezone": "UTC", "intervals": night}}, admin.token)
+    assert data["createSlaCalendar"]["calendar"]["intervals"] == [{"weekday": 0, "start": "22:00", "end": "24:00"}]
+    twice = [{"weekday": 7, "start": "08:00", "end": "12:00"}] * 2
+    data = await client.data(CALENDAR, {"input": {"name": "Odd", "timezone": "UTC", "intervals": twice}}, admin.token)
+    assert data["createSlaCalendar"]["userErrors"]  # not an internal error
