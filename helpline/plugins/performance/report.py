@@ -79,7 +79,9 @@ class ReportRequest:
     """What to report: local days ``first``..``last`` (inclusive) in ``timezone``, grouped and split.
 
     ``scope_assignee``: only tickets assigned to this person (an agent's own figures; set by
-    :mod:`.access`, never by the caller's input).
+    :mod:`.access`, never by the caller's input). ``durations``: which durations (names from
+    :data:`~.metrics.DURATIONS`) get a median and 90th percentile; ``None`` is all of them. Each one
+    costs a sort of its population, so the GraphQL API asks only for those a query selects.
     """
 
     first: dt.date
@@ -89,6 +91,7 @@ class ReportRequest:
     interval: Interval | None = None
     filter: ReportFilter = ReportFilter()
     scope_assignee: int | None = None
+    durations: tuple[str, ...] | None = None
 
 
 @dataclasses.dataclass
@@ -214,11 +217,15 @@ class Report:
             raise BadInput(f"cannot group by {', '.join(unknown)} (choose from {', '.join(DIMENSIONS)})")
         if len(set(request.group_by)) != len(request.group_by):
             raise BadInput("each dimension may appear once in groupBy")
+        unknown = [name for name in request.durations or () if name not in DURATIONS]
+        if unknown:
+            raise BadInput(f"unknown duration {', '.join(unknown)} (choose from {', '.join(DURATIONS)})")
         self.request = request
         self.manager = manager
         self.slices = buckets(request.first, request.last, zone_named(request.timezone), request.interval)
         self.dims = [DIMENSIONS[name] for name in request.group_by]
         self._rows: dict[tuple[Any, ...], ReportRow] = {}
+        self._metric_names: dict[int, tuple[str, str]] = {}  # metric number -> (duration, kind)
 
     # -- SQL pieces ------------------------------------------------------------------------
 
@@ -284,9 +291,11 @@ class Report:
             sizes = "".join(f", n.n{number}" for number, _column in metrics)
             ctes.append(f"pn AS MATERIALIZED (SELECT p.*{sizes} FROM p JOIN n ON {same_row})")
         nothing = ", NULL AS v, NULL AS rn"
-        selects = [f"SELECT -1 AS m, k{dims}{nothing}, total AS n" + "".join(
-            f", {aggregate.rsplit(' AS ', 1)[1]}" for aggregate in aggregates
-        ) + " FROM n"]
+        selects = [
+            f"SELECT -1 AS m, k{dims}{nothing}, total AS n"
+            + "".join(f", {aggregate.rsplit(' AS ', 1)[1]}" for aggregate in aggregates)
+            + " FROM n"
+        ]
         padding = "".join(f", NULL AS {aggregate.rsplit(' AS ', 1)[1]}" for aggregate in aggregates)
         wanted = ", ".join(
             f"(n - 1) * {numerator} / {denominator} + {offset}"
@@ -306,7 +315,6 @@ class Report:
         query = f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}"
         picked: dict[tuple[Any, ...], dict[int, float]] = {}
         sizes_of: dict[tuple[Any, ...], int] = {}
-        names = {number: (name, kind) for number, (name, kind) in self._metric_names.items()}
         for record in (await connection().execute_query(query, sql.params))[1]:
             number = int(record["m"])
             groups = self._groups(record, len(self.dims))
@@ -318,7 +326,7 @@ class Report:
             sizes_of[index] = int(record["n"])
         for index, ranked_values in picked.items():
             number, key, *groups = index
-            name, kind = names[number]
+            name, kind = self._metric_names[number]
             n = sizes_of[index]
             stats = Stats(count=n)
             for label, (numerator, denominator) in PERCENTILES.items():
@@ -339,9 +347,10 @@ class Report:
 
     async def _populations(self, with_business: bool) -> None:
         """The created population's statement, then the solved population's."""
-        self._metric_names: dict[int, tuple[str, str]] = {}
+        self._metric_names.clear()
         by_population: dict[str, list[Metric]] = {"created_us": [], "last_solved_us": []}
-        for name in DURATIONS:
+        wanted = DURATIONS if self.request.durations is None else self.request.durations
+        for name in (name for name in DURATIONS if name in wanted):
             time_column = "created_us" if name in CREATED_DURATIONS else "last_solved_us"
             kinds = [("calendar", f"{name}_minutes")] + ([("business", f"{name}_business")] if with_business else [])
             for kind, column in kinds:
