@@ -312,11 +312,14 @@ class Report:
             for numerator, denominator in PERCENTILES.values()
             for offset in (1, 2)
         )
+        # A report row's partition; without intervals every k is 0, and sorting by it is wasted.
+        keys = ([] if len(self.slices) == 1 else ["k"]) + [f"g{index}" for index in range(len(self.dims))]
+        partition = f"PARTITION BY {', '.join(keys)} " if keys else ""
         for number, _column in metrics:
-            size = f"COUNT(*) OVER (PARTITION BY k{dims})" if postgres else f"n{number}"
+            size = f"COUNT(*) OVER ({partition.strip()})" if postgres else f"n{number}"
             ranked = (
                 f"SELECT k{dims}, v{number} AS v, {size} AS n, "
-                f"ROW_NUMBER() OVER (PARTITION BY k{dims} ORDER BY v{number}) AS rn "
+                f"ROW_NUMBER() OVER ({partition}ORDER BY v{number}) AS rn "
                 f"FROM {'p' if postgres else 'pn'} WHERE v{number} IS NOT NULL"
             )
             selects.append(

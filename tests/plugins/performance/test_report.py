@@ -280,6 +280,9 @@ async def test_a_report_computes_only_the_durations_asked_for(
     (everything,) = await run_report(ReportRequest(**period))  # type: ignore[arg-type]
     (some,) = await run_report(ReportRequest(**period, durations=("first_response", "on_hold")))  # type: ignore[arg-type]
     assert set(everything.calendar) == set(DURATIONS)
+    # Ungrouped, one interval: the windows have no partition at all; one agent, the same figures.
+    (whole,) = await run_report(ReportRequest(first=dt.date(2026, 6, 1), last=dt.date(2026, 6, 30)))
+    assert (whole.calendar, whole.solved) == (everything.calendar, everything.solved)
     assert set(some.calendar) == {"first_response", "on_hold"}
     assert some.calendar["first_response"] == everything.calendar["first_response"]
     assert (some.created, some.solved, some.one_touch) == (everything.created, everything.solved, 2)
