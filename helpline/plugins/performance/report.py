@@ -12,12 +12,22 @@ category (the ticket's current values). Each row counts two populations:
 plus the *backlog* at the end of the interval: episodes open at that instant (created or reopened
 before it, not yet resolved).
 
-Four statements per report, whatever the number of tickets or rows: created counts, solved counts,
-percentiles, backlog. Percentiles are exact and interpolated like PostgreSQL's
-``percentile_cont`` (and ``statistics.quantiles(method="inclusive")``): one window query ranks
-each duration within its row (``ROW_NUMBER`` and ``COUNT`` over the row's partition) and returns
-only the (at most four) ranked values each median and 90th percentile needs; the interpolation is
-done here. Window functions work alike on SQLite and PostgreSQL, so both run the same SQL.
+Three statements per report, whatever the number of tickets or rows: one per population (the
+created tickets, then the solved ones: its counts and sums, and the percentiles of its
+durations), then the backlog. Percentiles are exact and interpolated like PostgreSQL's
+``percentile_cont`` (and ``statistics.quantiles(method="inclusive")``): each duration is ranked
+within its row by its own window (``ROW_NUMBER`` over the row's partition), and only the (at most
+four) ranked values each median and 90th percentile needs come back; the interpolation is done
+here. Only the durations the caller asks for are ranked (``ReportRequest.durations``): each costs
+a sort of its population.
+
+Why it is shaped this way (profiled on 1,000,000 tickets, SQLite; benchmarks/README.md): ranking
+every duration in one window over their stacked populations sorted ~500,000 rows at once and
+counted each partition with a second, buffering window (1.4 s of a 1.6 s monthly report). Now a
+population is read once, from a covering index (models.py), into a materialized CTE; the counts
+per row come from one ``GROUP BY`` that the counts and sums needed anyway and are joined to the
+tickets, so each duration's window only numbers its rows. Window functions and materialized CTEs
+work alike on SQLite and PostgreSQL; only the count join differs (see :meth:`Report._population`).
 """
 
 from __future__ import annotations
@@ -49,6 +59,15 @@ DIMENSIONS: dict[str, str] = {
 # Which population each duration is measured over (see the module docstring).
 CREATED_DURATIONS = ("first_response",)
 PERCENTILES = {"median": (1, 2), "p90": (9, 10)}  # p as a fraction (numerator, denominator)
+# The solved population's sums, as ``expression AS name`` (names are ReportRow fields).
+SOLVED_AGGREGATES = (
+    "SUM(CASE WHEN reopens > 0 THEN 1 ELSE 0 END) AS reopened",
+    "SUM(CASE WHEN one_touch THEN 1 ELSE 0 END) AS one_touch",
+    "SUM(agent_replies) AS agent_replies",
+    "SUM(reassignments) AS reassignments",
+)
+SOLVED_COLUMNS = ("reopens", "one_touch", "agent_replies", "reassignments")  # what they sum
+Metric = tuple[int, str]  # (metric number in the statement, duration column)
 MAX_FILTER_VALUES = 500
 EXTRA_COLUMNS_HOOK = "helpline_performance_report_columns"
 
@@ -70,7 +89,9 @@ class ReportRequest:
     """What to report: local days ``first``..``last`` (inclusive) in ``timezone``, grouped and split.
 
     ``scope_assignee``: only tickets assigned to this person (an agent's own figures; set by
-    :mod:`.access`, never by the caller's input).
+    :mod:`.access`, never by the caller's input). ``durations``: which durations (names from
+    :data:`~.metrics.DURATIONS`) get a median and 90th percentile; ``None`` is all of them. Each one
+    costs a sort of its population, so the GraphQL API asks only for those a query selects.
     """
 
     first: dt.date
@@ -80,6 +101,7 @@ class ReportRequest:
     interval: Interval | None = None
     filter: ReportFilter = ReportFilter()
     scope_assignee: int | None = None
+    durations: tuple[str, ...] | None = None
 
 
 @dataclasses.dataclass
@@ -205,11 +227,15 @@ class Report:
             raise BadInput(f"cannot group by {', '.join(unknown)} (choose from {', '.join(DIMENSIONS)})")
         if len(set(request.group_by)) != len(request.group_by):
             raise BadInput("each dimension may appear once in groupBy")
+        unknown = [name for name in request.durations or () if name not in DURATIONS]
+        if unknown:
+            raise BadInput(f"unknown duration {', '.join(unknown)} (choose from {', '.join(DURATIONS)})")
         self.request = request
         self.manager = manager
         self.slices = buckets(request.first, request.last, zone_named(request.timezone), request.interval)
         self.dims = [DIMENSIONS[name] for name in request.group_by]
         self._rows: dict[tuple[Any, ...], ReportRow] = {}
+        self._metric_names: dict[int, tuple[str, str]] = {}  # metric number -> (duration, kind)
 
     # -- SQL pieces ------------------------------------------------------------------------
 
@@ -220,7 +246,7 @@ class Report:
     def _group_dims(self) -> str:
         return "".join(f", g{index}" for index in range(len(self.dims)))
 
-    def _population(self, sql: _Sql, time_column: str) -> str:
+    def _population_where(self, sql: _Sql, time_column: str) -> str:
         """``FROM ... WHERE`` of the tickets whose ``time_column`` lies in the period."""
         conditions = [_in_period(sql, time_column, self.slices), *_conditions(sql, self.request)]
         return f"FROM performance_ticket WHERE {_where(conditions)}"
@@ -238,80 +264,114 @@ class Report:
     def _groups(record: Any, count: int) -> list[Any]:
         return [record[f"g{index}"] for index in range(count)]
 
-    # -- the four statements ---------------------------------------------------------------
+    # -- the statements ----------------------------------------------------------------------
 
-    async def _created(self) -> None:
+    async def _population(
+        self, time_column: str, carried: Sequence[str], aggregates: Sequence[str], metrics: Sequence[Metric]
+    ) -> None:
+        """One statement for one population: its per-row counts and sums, and its ranked durations.
+
+        The population (tickets whose ``time_column`` lies in the period) is read once into a
+        materialized CTE ``p``; ``n`` groups it per row (the counts and sums, and how many tickets
+        have each duration); each duration is then ranked on its own (``ROW_NUMBER`` over the row's
+        partition ordered by value, one sort of that duration's values alone: cheaper than one
+        sort over every duration stacked together) and only the ranks a percentile needs are kept.
+        On SQLite each ticket is joined to its row's counts (``IS``: a NULL group is a group), so
+        the filter needs no second window; PostgreSQL's planner cannot hash a NULL-safe join, and
+        its window ``COUNT`` is cheap, so it counts in the window instead. Result rows: ``m = -1``
+        for the counts of a report row, ``m >= 0`` for one ranked duration value.
+        """
         sql = _Sql()
-        bucket = bucket_sql("created_us", self.slices)
-        population = self._population(sql, "created_us")
-        query = (
-            f"SELECT {bucket} AS k{self._select_dims()}, COUNT(*) AS created {population} "
-            f"GROUP BY k{self._group_dims()}"
+        postgres = sql.postgres
+        dims = "".join(f", g{index}" for index in range(len(self.dims)))
+        values = "".join(f", {column} AS v{number}" for number, column in metrics) + "".join(
+            f", {column}" for column in carried
         )
-        for record in (await connection().execute_query(query, sql.params))[1]:
-            self._row(int(record["k"]), self._groups(record, len(self.dims))).created = int(record["created"])
-
-    async def _solved(self) -> None:
-        sql = _Sql()
-        bucket = bucket_sql("last_solved_us", self.slices)
-        population = self._population(sql, "last_solved_us")
-        query = (
-            f"SELECT {bucket} AS k{self._select_dims()}, COUNT(*) AS solved, "
-            "SUM(CASE WHEN reopens > 0 THEN 1 ELSE 0 END) AS reopened, "
-            "SUM(CASE WHEN one_touch THEN 1 ELSE 0 END) AS one_touch, "
-            "SUM(agent_replies) AS agent_replies, SUM(reassignments) AS reassignments "
-            f"{population} GROUP BY k{self._group_dims()}"
-        )
-        for record in (await connection().execute_query(query, sql.params))[1]:
-            row = self._row(int(record["k"]), self._groups(record, len(self.dims)))
-            row.solved = int(record["solved"])
-            row.reopened = int(record["reopened"] or 0)
-            row.one_touch = int(record["one_touch"] or 0)
-            row.agent_replies = int(record["agent_replies"] or 0)
-            row.reassignments = int(record["reassignments"] or 0)
-
-    async def _percentiles(self, with_business: bool) -> None:
-        sql = _Sql()
-        parts = []
-        columns: list[tuple[str, str]] = []  # (duration, "calendar" | "business"), by metric number
-        for name in DURATIONS:
-            time_column = "created_us" if name in CREATED_DURATIONS else "last_solved_us"
-            kinds = [("calendar", f"{name}_minutes")] + ([("business", f"{name}_business")] if with_business else [])
-            for kind, column in kinds:
-                number = len(columns)
-                columns.append((name, kind))
-                population = self._population(sql, time_column)
-                parts.append(
-                    f"SELECT {number} AS m, {bucket_sql(time_column, self.slices)} AS k{self._select_dims()}, "
-                    f"{column} AS v {population} AND {column} IS NOT NULL"
-                )
-        partition = "m, k" + self._group_dims()
-        wanted = " OR ".join(
-            f"rn = (n - 1) * {numerator} / {denominator} + {offset}"
+        population = self._population_where(sql, time_column)
+        counts = "".join(f", COUNT(v{number}) AS n{number}" for number, _column in metrics)
+        ctes = [
+            f"p AS MATERIALIZED (SELECT {bucket_sql(time_column, self.slices)} AS k{self._select_dims()}"
+            f"{values} {population})",
+            f"n AS (SELECT k{dims}, COUNT(*) AS total{counts}"
+            + "".join(f", {aggregate}" for aggregate in aggregates)
+            + f" FROM p GROUP BY k{dims})",
+        ]
+        if not postgres:
+            same_row = " AND ".join(["n.k = p.k", *(f"n.g{index} IS p.g{index}" for index in range(len(self.dims)))])
+            sizes = "".join(f", n.n{number}" for number, _column in metrics)
+            ctes.append(f"pn AS MATERIALIZED (SELECT p.*{sizes} FROM p JOIN n ON {same_row})")
+        nothing = ", NULL AS v, NULL AS rn"
+        selects = [
+            f"SELECT -1 AS m, k{dims}{nothing}, total AS n"
+            + "".join(f", {aggregate.rsplit(' AS ', 1)[1]}" for aggregate in aggregates)
+            + " FROM n"
+        ]
+        padding = "".join(f", NULL AS {aggregate.rsplit(' AS ', 1)[1]}" for aggregate in aggregates)
+        wanted = ", ".join(
+            f"(n - 1) * {numerator} / {denominator} + {offset}"
             for numerator, denominator in PERCENTILES.values()
             for offset in (1, 2)
         )
-        query = (
-            f"WITH vals AS ({' UNION ALL '.join(parts)}), "
-            f"ranked AS (SELECT vals.*, ROW_NUMBER() OVER (PARTITION BY {partition} ORDER BY v) AS rn, "
-            f"COUNT(*) OVER (PARTITION BY {partition}) AS n FROM vals) "
-            f"SELECT * FROM ranked WHERE {wanted}"
-        )
+        # A report row's partition; without intervals every k is 0, and sorting by it is wasted.
+        keys = ([] if len(self.slices) == 1 else ["k"]) + [f"g{index}" for index in range(len(self.dims))]
+        partition = f"PARTITION BY {', '.join(keys)} " if keys else ""
+        for number, _column in metrics:
+            size = f"COUNT(*) OVER ({partition.strip()})" if postgres else f"n{number}"
+            ranked = (
+                f"SELECT k{dims}, v{number} AS v, {size} AS n, "
+                f"ROW_NUMBER() OVER ({partition}ORDER BY v{number}) AS rn "
+                f"FROM {'p' if postgres else 'pn'} WHERE v{number} IS NOT NULL"
+            )
+            selects.append(
+                f"SELECT {number} AS m, k{dims}, v, rn, n{padding} FROM ({ranked}) AS r{number} WHERE rn IN ({wanted})"
+            )
+        query = f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}"
         picked: dict[tuple[Any, ...], dict[int, float]] = {}
-        sizes: dict[tuple[Any, ...], int] = {}
+        sizes_of: dict[tuple[Any, ...], int] = {}
         for record in (await connection().execute_query(query, sql.params))[1]:
-            index = (int(record["m"]), int(record["k"]), *self._groups(record, len(self.dims)))
+            number = int(record["m"])
+            groups = self._groups(record, len(self.dims))
+            if number < 0:
+                self._count_row(time_column, self._row(int(record["k"]), groups), record)
+                continue
+            index = (number, int(record["k"]), *groups)
             picked.setdefault(index, {})[int(record["rn"])] = float(record["v"])
-            sizes[index] = int(record["n"])
-        for index, ranked in picked.items():
+            sizes_of[index] = int(record["n"])
+        for index, ranked_values in picked.items():
             number, key, *groups = index
-            name, kind = columns[number]
-            n = sizes[index]
+            name, kind = self._metric_names[number]
+            n = sizes_of[index]
             stats = Stats(count=n)
             for label, (numerator, denominator) in PERCENTILES.items():
-                setattr(stats, label, interpolate(ranked, n, numerator, denominator))
+                setattr(stats, label, interpolate(ranked_values, n, numerator, denominator))
             row = self._row(key, groups)
             (row.calendar if kind == "calendar" else row.business)[name] = stats
+
+    @staticmethod
+    def _count_row(time_column: str, row: ReportRow, record: Any) -> None:
+        if time_column == "created_us":
+            row.created = int(record["n"])
+            return
+        row.solved = int(record["n"])
+        row.reopened = int(record["reopened"] or 0)
+        row.one_touch = int(record["one_touch"] or 0)
+        row.agent_replies = int(record["agent_replies"] or 0)
+        row.reassignments = int(record["reassignments"] or 0)
+
+    async def _populations(self, with_business: bool) -> None:
+        """The created population's statement, then the solved population's."""
+        self._metric_names.clear()
+        by_population: dict[str, list[Metric]] = {"created_us": [], "last_solved_us": []}
+        wanted = DURATIONS if self.request.durations is None else self.request.durations
+        for name in (name for name in DURATIONS if name in wanted):
+            time_column = "created_us" if name in CREATED_DURATIONS else "last_solved_us"
+            kinds = [("calendar", f"{name}_minutes")] + ([("business", f"{name}_business")] if with_business else [])
+            for kind, column in kinds:
+                number = len(self._metric_names)
+                self._metric_names[number] = (name, kind)
+                by_population[time_column].append((number, column))
+        await self._population("created_us", (), (), by_population["created_us"])
+        await self._population("last_solved_us", SOLVED_COLUMNS, SOLVED_AGGREGATES, by_population["last_solved_us"])
 
     async def _backlog(self) -> None:
         sql = _Sql()
@@ -340,7 +400,7 @@ class Report:
             [f"CAST({bucket_sql('last_solved_us', self.slices)} AS TEXT)"]
             + [f"COALESCE(CAST({column} AS TEXT), '')" for column in self.dims]
         )
-        tickets = f"SELECT ticket_id, {key} AS row_key {self._population(sql, 'last_solved_us')}"
+        tickets = f"SELECT ticket_id, {key} AS row_key {self._population_where(sql, 'last_solved_us')}"
         question = ColumnQuery(tickets_sql=tickets, params=tuple(sql.params))
         for column in columns:
             answers = await column.compute(question)
@@ -356,9 +416,7 @@ class Report:
         """
         if with_business is None:
             with_business = has_business_minutes(self.manager)
-        await self._created()
-        await self._solved()
-        await self._percentiles(with_business)
+        await self._populations(with_business)
         await self._backlog()
         await self._extra_columns()
         return [self._rows[index] for index in sorted(self._rows, key=_sort_key)]

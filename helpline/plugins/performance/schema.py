@@ -12,11 +12,14 @@ from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField, Selection
+from strawberry.utils.str_converters import to_camel_case
 
 from helpline.core.enums import Channel, Priority
 from helpline.core.errors import BadInput
 from helpline.core.models import Organization, Team, User
 from helpline.plugins.performance import access
+from helpline.plugins.performance.metrics import DURATIONS
 from helpline.plugins.performance.periods import Interval
 from helpline.plugins.performance.report import ReportFilter, ReportRequest, ReportRow, Stats, run_report
 from helpline.schema.context import runtime_of, viewer_of
@@ -204,6 +207,35 @@ def _filter(chosen: PerformanceFilter | None) -> ReportFilter:
     )
 
 
+# GraphQL field of a PerformanceRow -> the duration it shows.
+DURATION_FIELDS = {to_camel_case(name): name for name in DURATIONS}
+
+
+def _field_names(selections: list[Selection], under: str | None) -> set[str]:
+    """Names of the fields selected (through fragments too) directly, or inside field ``under``."""
+    names: set[str] = set()
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            if under is None:
+                names.add(selection.name)
+            elif selection.name == under:
+                names |= _field_names(selection.selections, None)
+        else:  # a fragment spread or an inline fragment: its fields count as selected here
+            names |= _field_names(selection.selections, under)
+    return names
+
+
+def selected_durations(info: Info, under: str | None = None) -> tuple[str, ...]:
+    """The durations whose statistics the query selects on its rows (``under``: the rows field).
+
+    Computing a duration's percentiles costs a sort of its population, so a report computes only
+    those a query shows. A field skipped by ``@skip``/``@include`` still counts (computed anyway).
+    """
+    selections: list[Selection] = [child for field in info.selected_fields for child in field.selections]
+    names = _field_names(selections, under)
+    return tuple(duration for field, duration in DURATION_FIELDS.items() if field in names)
+
+
 async def _report(
     info: Info,
     first: dt.date,
@@ -212,6 +244,7 @@ async def _report(
     group_by: list[PerformanceDimension],
     interval: Interval | None,
     chosen: ReportFilter,
+    durations: tuple[str, ...] | None = None,
 ) -> list[ReportRow]:
     scope = access.scope_for(viewer_of(info))
     request = ReportRequest(
@@ -222,6 +255,7 @@ async def _report(
         interval=Interval(interval.value if isinstance(interval, enum.Enum) else interval) if interval else None,
         filter=chosen,
         scope_assignee=scope,
+        durations=durations,
     )
     return await run_report(request, runtime_of(info).plugins)
 
@@ -263,7 +297,8 @@ class PerformanceQuery:
         filter: PerformanceFilter | None = None,
     ) -> PerformanceReport:
         dimensions = list(group_by or [])
-        rows = await _report(info, from_, to, timezone, dimensions, interval, _filter(filter))
+        durations = selected_durations(info, under="rows")
+        rows = await _report(info, from_, to, timezone, dimensions, interval, _filter(filter), durations)
         return PerformanceReport(
             timezone=timezone, interval=interval, group_by=dimensions, rows=await _graphql_rows(rows)
         )
@@ -279,7 +314,8 @@ class PerformanceQuery:
         interval: PerformanceInterval | None = None,  # type: ignore[valid-type]
     ) -> list[PerformanceRow]:
         chosen = ReportFilter(agent_ids=_ids(agent_ids, "User", "agentIds"))
-        rows = await _report(info, from_, to, timezone, [PerformanceDimension.AGENT], interval, chosen)
+        durations = selected_durations(info)
+        rows = await _report(info, from_, to, timezone, [PerformanceDimension.AGENT], interval, chosen, durations)
         return await _graphql_rows(rows)
 
     @strawberry.field(description="Per-team figures (agents: over their own tickets only).")
@@ -293,7 +329,8 @@ class PerformanceQuery:
         interval: PerformanceInterval | None = None,  # type: ignore[valid-type]
     ) -> list[PerformanceRow]:
         chosen = ReportFilter(team_ids=_ids(team_ids, "Team", "teamIds"))
-        rows = await _report(info, from_, to, timezone, [PerformanceDimension.TEAM], interval, chosen)
+        durations = selected_durations(info)
+        rows = await _report(info, from_, to, timezone, [PerformanceDimension.TEAM], interval, chosen, durations)
         return await _graphql_rows(rows)
 
     @strawberry.field(description="Agents ranked by a metric over a period (agents: their own entry only).")
@@ -308,11 +345,14 @@ class PerformanceQuery:
     ) -> list[LeaderboardEntry]:
         if not 1 <= first <= 100:
             raise BadInput("first must be between 1 and 100")
-        rows = [
-            row
-            for row in await _report(info, from_, to, timezone, [PerformanceDimension.AGENT], None, ReportFilter())
-            if row.group.get("agent") is not None
-        ]
+        durations = {
+            LeaderboardMetric.FIRST_RESPONSE_MEDIAN: ("first_response",),
+            LeaderboardMetric.FULL_RESOLUTION_MEDIAN: ("full_resolution",),
+        }.get(metric, ())
+        everyone = await _report(
+            info, from_, to, timezone, [PerformanceDimension.AGENT], None, ReportFilter(), durations
+        )
+        rows = [row for row in everyone if row.group.get("agent") is not None]
         # Higher is better for counts and rates, lower for times; agents without a value come last.
         descending = metric in (LeaderboardMetric.SOLVED, LeaderboardMetric.FIRST_CONTACT_RESOLUTION_RATE)
         scored: list[tuple[ReportRow, float | None]] = [(row, _leaderboard_value(row, metric)) for row in rows]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import statistics
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,13 +14,15 @@ from hypothesis import strategies as st
 
 from helpline.core.clock import FrozenClock
 from helpline.core.enums import Status
+from helpline.core.errors import BadInput
 from helpline.core.models import Team, Ticket
+from helpline.plugins.performance.metrics import DURATIONS
 from helpline.plugins.performance.models import PerformanceEpisode, PerformanceTicket
 from helpline.plugins.performance.periods import Interval
 from helpline.plugins.performance.report import ReportRequest, run_report
 from helpline.plugins.performance.service import to_us
 from helpline.schema.ids import encode_id
-from helpline.testing import HelplineClient, TestUser, running_app
+from helpline.testing import HelplineClient, TestUser, count_statements, running_app
 from tests.plugins.performance.helpers import change, open_ticket, reply
 
 MARCH = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
@@ -55,7 +58,7 @@ def reference(values: list[float], p: float) -> float:
 durations = st.one_of(st.none(), st.floats(min_value=0, max_value=100_000, allow_nan=False).map(lambda v: round(v, 3)))
 tickets = st.lists(
     st.tuples(
-        st.integers(0, 2),  # team
+        st.integers(0, 3),  # team (3: none)
         st.integers(0, 40 * 24 * 60),  # minutes after March 1st it was created (some fall outside March)
         durations,  # first response
         durations,  # full resolution (None: not solved)
@@ -71,7 +74,8 @@ async def test_medians_and_percentiles_match_a_reference(
     bare_tickets: tuple[HelplineClient, list[int], list[int]],
     generated: list[tuple[int, int, float | None, float | None]],
 ) -> None:
-    _client, ids, teams = bare_tickets
+    _client, ids, team_ids = bare_tickets
+    teams: list[int | None] = [*team_ids, None]
     await PerformanceTicket.all().delete()
     rows = []
     for ticket_id, (team, minutes, first_response, resolution) in zip(ids, generated, strict=False):
@@ -92,28 +96,50 @@ async def test_medians_and_percentiles_match_a_reference(
         )
     await PerformanceTicket.bulk_create(rows)
 
-    report = await run_report(ReportRequest(first=dt.date(2026, 3, 1), last=dt.date(2026, 3, 31), group_by=("team",)))
-    by_team = {row.group["team"]: row for row in report}
-    end = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
-    for team_id in teams:
-        mine = [row for row in rows if row.team_id == team_id]
-        created = [row for row in mine if row.created_us < to_us(end)]
-        solved = [row for row in mine if row.last_solved_us is not None and row.last_solved_us < to_us(end)]
-        responses = sorted(r.first_response_minutes for r in created if r.first_response_minutes is not None)
-        resolutions = sorted(r.full_resolution_minutes for r in solved if r.full_resolution_minutes is not None)
-        if not created and not solved:
-            assert team_id not in by_team
-            continue
-        row = by_team[team_id]
-        assert (row.created, row.solved) == (len(created), len(solved))
-        for name, values in (("first_response", responses), ("full_resolution", resolutions)):
-            stats = row.calendar.get(name)
-            if not values:
-                assert stats is None
+    # The whole of March per team, then March split by week per team: each (interval, team) row
+    # is checked against the reference (a NULL team is a group of its own).
+    month = await run_report(ReportRequest(first=dt.date(2026, 3, 1), last=dt.date(2026, 3, 31), group_by=("team",)))
+    check_against_reference(
+        month, rows, [(dt.datetime(2026, 3, 1, tzinfo=dt.UTC), dt.datetime(2026, 4, 1, tzinfo=dt.UTC))], teams
+    )
+    weekly = await run_report(
+        ReportRequest(first=dt.date(2026, 3, 1), last=dt.date(2026, 3, 31), group_by=("team",), interval=Interval.WEEK)
+    )
+    edges = (
+        [dt.datetime(2026, 3, 1, tzinfo=dt.UTC)]
+        + [dt.datetime(2026, 3, 2, tzinfo=dt.UTC) + dt.timedelta(weeks=week) for week in range(5)]
+        + [dt.datetime(2026, 4, 1, tzinfo=dt.UTC)]
+    )
+    check_against_reference(weekly, rows, list(itertools.pairwise(edges)), teams)
+
+
+def check_against_reference(
+    report: list[Any], rows: list[PerformanceTicket], periods: list[tuple[dt.datetime, dt.datetime]], teams: list[Any]
+) -> None:
+    """Each (period, team) row of ``report`` has the counts and percentiles the reference gives."""
+    by_key = {(row.period_start, row.group["team"]): row for row in report}
+    for start, end in periods:
+        start_us, end_us = to_us(start), to_us(end)
+        period_start = start.date() if len(periods) > 1 else None
+        for team_id in teams:
+            mine = [row for row in rows if row.team_id == team_id]
+            created = [row for row in mine if start_us <= row.created_us < end_us]
+            solved = [row for row in mine if row.last_solved_us is not None and start_us <= row.last_solved_us < end_us]
+            responses = sorted(r.first_response_minutes for r in created if r.first_response_minutes is not None)
+            resolutions = sorted(r.full_resolution_minutes for r in solved if r.full_resolution_minutes is not None)
+            if not created and not solved:
+                assert (period_start, team_id) not in by_key
                 continue
-            assert stats is not None and stats.count == len(values)
-            assert stats.median == pytest.approx(reference(values, 0.5), rel=1e-9, abs=1e-9)
-            assert stats.p90 == pytest.approx(reference(values, 0.9), rel=1e-9, abs=1e-9)
+            row = by_key[(period_start, team_id)]
+            assert (row.created, row.solved) == (len(created), len(solved))
+            for name, values in (("first_response", responses), ("full_resolution", resolutions)):
+                stats = row.calendar.get(name)
+                if not values:
+                    assert stats is None
+                    continue
+                assert stats is not None and stats.count == len(values)
+                assert stats.median == pytest.approx(reference(values, 0.5), rel=1e-9, abs=1e-9)
+                assert stats.p90 == pytest.approx(reference(values, 0.9), rel=1e-9, abs=1e-9)
 
 
 async def test_days_are_bucketed_in_the_requested_time_zone_across_the_clock_change(
@@ -239,3 +265,40 @@ async def test_backlog_counts_episodes_open_at_the_end_of_each_interval(
         ("2026-06-02", 1),
         ("2026-06-03", 2),
     ]
+
+
+async def test_a_report_computes_only_the_durations_asked_for(
+    client: HelplineClient, clock: FrozenClock, admin: TestUser, agent: TestUser, customer: TestUser
+) -> None:
+    rt = client.runtime
+    for minutes in (10, 30):
+        ticket_id = await open_ticket(rt, customer.user)
+        await change(rt, ticket_id, admin.user, assignee_id=agent.id)
+        clock.advance(minutes=minutes)
+        await reply(rt, ticket_id, agent.user, status=Status.SOLVED)
+    period = {"first": dt.date(2026, 6, 1), "last": dt.date(2026, 6, 30), "group_by": ("agent",)}
+    (everything,) = await run_report(ReportRequest(**period))  # type: ignore[arg-type]
+    (some,) = await run_report(ReportRequest(**period, durations=("first_response", "on_hold")))  # type: ignore[arg-type]
+    assert set(everything.calendar) == set(DURATIONS)
+    # Ungrouped, one interval: the windows have no partition at all; one agent, the same figures.
+    (whole,) = await run_report(ReportRequest(first=dt.date(2026, 6, 1), last=dt.date(2026, 6, 30)))
+    assert (whole.calendar, whole.solved) == (everything.calendar, everything.solved)
+    assert set(some.calendar) == {"first_response", "on_hold"}
+    assert some.calendar["first_response"] == everything.calendar["first_response"]
+    assert (some.created, some.solved, some.one_touch) == (everything.created, everything.solved, 2)
+    with pytest.raises(BadInput, match="unknown duration"):
+        await run_report(ReportRequest(**period, durations=("lunch_break",)))  # type: ignore[arg-type]
+
+    # GraphQL asks only for the durations a query selects, through fragments too.
+    document = """
+    fragment Waits on PerformanceRow { fullResolution { medianMinutes } }
+    query { teamPerformance(from: "2026-06-01", to: "2026-06-30") {
+      solved firstResponse { medianMinutes } ...Waits } }"""
+    with count_statements() as statements:
+        data = await client.data(document, token=admin.token)
+    assert data["teamPerformance"] == [
+        {"solved": 2, "firstResponse": {"medianMinutes": 20.0}, "fullResolution": {"medianMinutes": 20.0}}
+    ]
+    report_sql = " ".join(statement for statement in statements if "performance_ticket" in statement)
+    assert "first_response_minutes" in report_sql and "full_resolution_minutes" in report_sql
+    assert "agent_work_minutes" not in report_sql and "on_hold_minutes" not in report_sql
