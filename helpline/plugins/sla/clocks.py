@@ -157,26 +157,65 @@ def _history(clock: SlaClock, kind: str, at: dt.datetime, note: str = "") -> Sla
     return SlaClockEvent(clock_id=clock.id, kind=kind, at=at, due_at=clock.due_at, note=note[:255])
 
 
+# The columns the engine changes. ``warned`` and ``breach_announced`` belong to the deadlines job
+# (claimed with conditional UPDATEs): saving a clock never writes them back from a stale copy.
+ENGINE_FIELDS = (
+    "phase",
+    "policy_id",
+    "calendar_id",
+    "target_minutes",
+    "elapsed_us",
+    "running_since",
+    "due_at",
+    "warn_at",
+    "met_at",
+    "breached_at",
+)
+
+
+async def save_clocks(clocks: Sequence[SlaClock]) -> None:
+    """Write the engine's columns of existing ``clocks``: one prepared UPDATE run for all of them.
+
+    ``executemany`` on the model's connection (the current transaction's, if any), with the SQL and
+    value conversions of Tortoise's own executor: the cost per clock is a parameter row, not a
+    statement built and sent per clock (a recompute saves every open clock).
+    """
+    if not clocks:
+        return
+    client = SlaClock._choose_db(True)
+    executor = client.executor_class(model=SlaClock, db=client)
+    sql = executor.get_update_sql(ENGINE_FIELDS, None)
+    fields = [(name, SlaClock._meta.fields_map[name]) for name in ENGINE_FIELDS]
+    rows = [[field.to_db_value(getattr(clock, name), clock) for name, field in fields] + [clock.id] for clock in clocks]
+    await client.execute_many(sql, rows)
+
+
 @dataclasses.dataclass
 class ClockChanges:
-    """Clocks changed by one ticket change and the history lines to append; saved together."""
+    """Clocks changed by one ticket change (or one recompute batch) and the history lines to append;
+    saved together."""
 
     clocks: dict[int, SlaClock] = dataclasses.field(default_factory=dict)
     history: list[SlaClockEvent] = dataclasses.field(default_factory=list)
+    _history_by_clock: dict[int, list[SlaClockEvent]] = dataclasses.field(default_factory=dict)
 
     def record(self, clock: SlaClock, kind: str, at: dt.datetime, note: str = "") -> None:
         """Mark ``clock`` changed and append a history line."""
         self.clocks[clock.id] = clock
-        self.history.append(_history(clock, kind, at, note))
+        line = _history(clock, kind, at, note)
+        self.history.append(line)
+        self._history_by_clock.setdefault(clock.id, []).append(line)
 
     def history_of(self, clock: SlaClock) -> list[SlaClockEvent]:
         """The history lines recorded for ``clock`` in this change (not saved yet)."""
-        return [line for line in self.history if line.clock_id == clock.id]
+        # By clock, not by scanning every line: a recompute batch records hundreds of lines.
+        return list(self._history_by_clock.get(clock.id, ()))
 
     async def save(self) -> None:
-        """Write the changed clocks and their history (one statement per clock, one for history)."""
-        for clock in self.clocks.values():
-            await clock.save()
+        """Write the changed clocks and their history: one UPDATE per :data:`SAVE_BATCH` clocks
+        (not one per clock: a recompute changes every open clock), one INSERT for the history."""
+        if self.clocks:
+            await save_clocks(list(self.clocks.values()))
         if self.history:
             await SlaClockEvent.bulk_create(self.history)
 

@@ -31,6 +31,7 @@ from helpline.plugins.sla.models import ClockPhase, SlaClock, SlaClockEvent, Sla
 from helpline.plugins.sla.policies import TicketFacts, select_policy
 
 BATCH = 500
+TICKET_COLUMNS = ("id", "priority", "team_id", "organization_id", "type", "category", "channel", "requester_id")
 
 
 async def record_breaches(now: dt.datetime) -> int:
@@ -102,10 +103,12 @@ async def retarget_batch(ticket_ids: list[int], config: SlaConfig, now: dt.datet
     """Retarget the open clocks of these tickets to the policies that match them now; clocks changed."""
     async with transaction():
         clocks = await SlaClock.filter(ticket_id__in=ticket_ids, phase__in=list(OPEN_PHASES)).select_for_update()
-        tickets = {ticket.id: ticket for ticket in await Ticket.filter(id__in=ticket_ids)}
+        # Only the columns policies and remeasuring read: a batch loads thousands of rows.
+        tickets = {ticket.id: ticket for ticket in await Ticket.filter(id__in=ticket_ids).only(*TICKET_COLUMNS)}
         facts = await _facts_for(list(tickets.values()))
         history: defaultdict[int, list[SlaClockEvent]] = defaultdict(list)
-        for line in await SlaClockEvent.filter(clock_id__in=[c.id for c in clocks]).order_by("id"):
+        lines = SlaClockEvent.filter(clock_id__in=[c.id for c in clocks]).only("id", "clock_id", "kind", "at")
+        for line in await lines.order_by("id"):
             history[line.clock_id].append(line)
         changes = ClockChanges()
         for clock in clocks:

@@ -24,6 +24,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 from tortoise.expressions import Q, Subquery
+from tortoise.queryset import QuerySet
 
 from helpline.core import auth
 from helpline.core.enums import Channel, Priority, Status, TicketType
@@ -364,6 +365,32 @@ def _aware(value: dt.datetime, field: str) -> dt.datetime:
     return value
 
 
+def clock_filter(
+    now: dt.datetime, *, at_risk_within_minutes: int | None, breached: bool | None, kind: ClockKind | None
+) -> QuerySet[SlaClock]:
+    """The clocks ``slaTickets`` looks for at ``now`` (BAD_USER_INPUT when neither filter is given).
+
+    At risk: running, not breached, due after now and within the horizon. Breached: open and past
+    its due time (recorded by the job, or running past it before the job's next run).
+    """
+    conditions = Q()
+    if breached:
+        conditions |= Q(phase__in=[ClockPhase.RUNNING, ClockPhase.PAUSED]) & (
+            Q(breached_at__isnull=False) | Q(phase=ClockPhase.RUNNING, due_at__lte=now)
+        )
+    if at_risk_within_minutes is not None:
+        if not 0 <= at_risk_within_minutes <= 366 * 24 * 60:
+            raise BadInput("atRiskWithinMinutes must be between 0 and a year of minutes")
+        horizon = now + dt.timedelta(minutes=at_risk_within_minutes)
+        conditions |= Q(phase=ClockPhase.RUNNING, breached_at__isnull=True, due_at__gt=now, due_at__lte=horizon)
+    if not breached and at_risk_within_minutes is None:
+        raise BadInput("give atRiskWithinMinutes, breached: true, or both")
+    clocks = SlaClock.filter(conditions)
+    if kind is not None:
+        clocks = clocks.filter(kind=kind)
+    return clocks
+
+
 @strawberry.type
 class SlaQuery:
     """Root fields of the SLA plugin."""
@@ -416,22 +443,12 @@ class SlaQuery:
         self, info: Info, filter: SlaTicketFilter, first: int | None = None, after: str | None = None
     ) -> TicketConnection:
         viewer = auth.require_staff(viewer_of(info))
-        now = runtime_of(info).clock.now()
-        conditions = Q()
-        if filter.breached:
-            conditions |= Q(phase__in=[ClockPhase.RUNNING, ClockPhase.PAUSED]) & (
-                Q(breached_at__isnull=False) | Q(phase=ClockPhase.RUNNING, due_at__lte=now)
-            )
-        if filter.at_risk_within_minutes is not None:
-            if not 0 <= filter.at_risk_within_minutes <= 366 * 24 * 60:
-                raise BadInput("atRiskWithinMinutes must be between 0 and a year of minutes")
-            horizon = now + dt.timedelta(minutes=filter.at_risk_within_minutes)
-            conditions |= Q(phase=ClockPhase.RUNNING, breached_at__isnull=True, due_at__gt=now, due_at__lte=horizon)
-        if not filter.breached and filter.at_risk_within_minutes is None:
-            raise BadInput("give atRiskWithinMinutes, breached: true, or both")
-        clocks = SlaClock.filter(conditions)
-        if filter.kind is not None:
-            clocks = clocks.filter(kind=filter.kind)
+        clocks = clock_filter(
+            runtime_of(info).clock.now(),
+            at_risk_within_minutes=filter.at_risk_within_minutes,
+            breached=filter.breached,
+            kind=filter.kind,
+        )
         tickets = auth.visible_tickets(viewer).filter(id__in=Subquery(clocks.values("ticket_id")))
         page = await paginate(
             runtime_of(info), tickets, first=first, after=after, order_field="id", load=load_ticket_rows
