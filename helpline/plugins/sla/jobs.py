@@ -31,7 +31,17 @@ from helpline.plugins.sla.models import ClockPhase, SlaClock, SlaClockEvent, Sla
 from helpline.plugins.sla.policies import TicketFacts, select_policy
 
 BATCH = 500
-TICKET_COLUMNS = ("id", "priority", "team_id", "organization_id", "type", "category", "channel", "requester_id")
+TICKET_COLUMNS = (
+    "id",
+    "status",
+    "priority",
+    "team_id",
+    "organization_id",
+    "type",
+    "category",
+    "channel",
+    "requester_id",
+)
 
 
 async def record_breaches(now: dt.datetime) -> int:
