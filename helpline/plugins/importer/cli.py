@@ -172,11 +172,11 @@ Ready GraphQL queries (GraphiQL: open the URL in a browser, put the header in "H
 
   {{ tickets(first: 5, filter: {{status: [CLOSED]}}) {{ totalCount nodes {{ number subject priority team {{ name }} assignee {{ name }} }} }} }}
 
-  {{ ticket(number: 1001) {{ subject status events {{ nodes {{ kind field oldValue newValue createdAt }} }} sla {{ resolution {{ dueAt metAt breached }} }} }} }}
+  {{ ticket(number: 1001) {{ subject status events {{ nodes {{ kind field oldValue newValue createdAt }} }} sla {{ clocks {{ kind dueAt metAt breachedAt }} }} }} }}
 
-  {{ teamPerformance(from: "2016-02-01", to: "2017-02-28") {{ rows {{ team {{ name }} created solved fullResolution {{ medianMinutes p90Minutes }} }} }} }}
+  {{ teamPerformance(from: "2016-02-01", to: "2017-02-28") {{ team {{ name }} created solved fullResolution {{ medianMinutes p90Minutes }} }} }}
 
-  {{ performanceReport(from: "2016-02-01", to: "2017-02-28", groupBy: [PRIORITY]) {{ rows {{ group {{ priority }} solved fullResolution {{ medianMinutes }} }} }} }}
+  {{ performanceReport(from: "2016-02-01", to: "2017-02-28", groupBy: [PRIORITY]) {{ rows {{ priority created solved fullResolution {{ medianMinutes p90Minutes }} }} }} }}
 
 With curl:
   curl -s http://{host}:{port}/graphql -H 'Authorization: Bearer {token}' \\

@@ -14,6 +14,7 @@ import pytest
 
 from helpline.core.enums import Role, Status
 from helpline.core.models import Team, Ticket, TicketEvent, User
+from helpline.plugins.importer.cli import DEMO_QUERIES
 from helpline.plugins.importer.mapping import servicenow_mapping
 from helpline.plugins.importer.models import ImportState
 from helpline.plugins.importer.replay import status_path
@@ -200,3 +201,14 @@ async def test_performance_report_per_team_and_priority_matches_the_rows(desk, r
         for group, (created, solved, median) in want.items():
             assert got[group][:2] == (created, solved), group
             assert got[group][2] == pytest.approx(median), group
+
+
+async def test_the_queries_helpline_demo_prints_work_on_the_imported_sample(desk) -> None:
+    client, admin = desk
+    await run(client)
+    printed = DEMO_QUERIES.format(host="127.0.0.1", port=8000, token=admin.token).splitlines()
+    queries = [line.strip() for line in printed if line.startswith("  {")]
+    assert len(queries) == 4
+    for query in queries:
+        data = await client.data(query, token=admin.token)
+        assert all(value for value in data.values()), query
