@@ -38,6 +38,7 @@ ESSENTIAL_PLUGINS: dict[str, str] = {"core": "helpline.core.default_plugin"}
 BUILTIN_PLUGINS: dict[str, str] = {
     "sla": "helpline.plugins.sla.plugin",
     "performance": "helpline.plugins.performance.plugin",
+    "importer": "helpline.plugins.importer.plugin",
 }
 
 

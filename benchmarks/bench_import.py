@@ -1,0 +1,148 @@
+"""Benchmark: importing the ServiceNow log (UCI dataset 498, 141,712 updates) with every built-in plugin on.
+
+For each database (an SQLite file, and PostgreSQL when ``--postgres URL`` is given) it creates a
+fresh database, an admin, and runs the same code as ``helpline import servicenow-log``; it prints
+updates per second (source rows replayed), the peak memory of the process (``ru_maxrss``), the
+database size, and the memory after each tenth of the log (flat = streaming works).
+``--profile`` prints where the time goes (cProfile, top functions by cumulative and own time).
+
+    .venv/bin/python benchmarks/bench_import.py --postgres postgres://postgres@127.0.0.1:5432/test
+    .venv/bin/python benchmarks/bench_import.py --path helpline/plugins/importer/data/servicenow_sample.csv.gz --profile
+
+Each database runs in its own process, so the peak memory of one does not hide the other's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import os
+import pstats
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from helpline.config import Settings
+from helpline.core.db import connection, is_postgres, open_database
+from helpline.core.plugins import BUILTIN_PLUGINS, load_plugins
+from helpline.core.runtime import Runtime
+from helpline.core.tickets import ensure_counters
+from helpline.plugins.importer.mapping import servicenow_mapping
+from helpline.plugins.importer.service import import_file
+from helpline.testing import throwaway_postgres_schema
+
+ROOT = Path(__file__).resolve().parents[1]
+LOG = ROOT.parent / "shared" / "data" / "uci-incidents" / "incident_event_log.csv.gz"
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process so far, in MB (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _file_bytes(path: str) -> int:
+    return sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
+
+
+async def database_bytes(url: str) -> int:
+    """The database's size on disk."""
+    if not is_postgres():
+        return _file_bytes(url.removeprefix("sqlite://"))
+    rows = await connection().execute_query_dict(
+        "SELECT coalesce(sum(pg_total_relation_size(quote_ident(schemaname) || '.' || quote_ident(tablename))), 0) "
+        "AS size FROM pg_tables WHERE schemaname = current_schema()"
+    )
+    return int(rows[0]["size"])
+
+
+async def run_one(url: str, path: Path, batch_size: int, profile: bool) -> dict[str, object]:
+    """Import ``path`` into a fresh database at ``url``; return the figures."""
+    plugins = load_plugins(list(BUILTIN_PLUGINS))
+    settings = Settings(database_url=url)
+    memory: list[float] = []
+    async with open_database(plugins, url, create_schema=True, global_fallback=False):
+        await ensure_counters()
+        runtime = Runtime(settings=settings, plugins=plugins)
+        from helpline.cli import bootstrap_admin
+
+        await bootstrap_admin(runtime, "admin@example.com", "Admin", only_if_empty=True)
+        marks: set[int] = set()
+
+        def progress(done: int, total: int) -> None:
+            tenth = done * 10 // max(total, 1)
+            if tenth not in marks:
+                marks.add(tenth)
+                memory.append(round(peak_mb(), 1))
+
+        profiler = cProfile.Profile() if profile else None
+        started = time.perf_counter()
+        if profiler:
+            profiler.enable()
+        outcome = await import_file(runtime, path, servicenow_mapping(), batch_size=batch_size, progress=progress)
+        if profiler:
+            profiler.disable()
+        seconds = time.perf_counter() - started
+        size = await database_bytes(url)
+    if profiler:
+        stats = pstats.Stats(profiler, stream=sys.stderr).strip_dirs()
+        stats.sort_stats("cumulative").print_stats(45)
+        stats.sort_stats("tottime").print_stats(30)
+    report = outcome.report
+    return {
+        "database": "postgresql" if url.startswith(("postgres", "asyncpg")) else "sqlite",
+        "rows_read": outcome.read_rows,
+        "updates_replayed": report.rows,
+        "tickets": report.tickets_created,
+        "skipped": report.skipped_total,
+        "seconds": round(seconds, 1),
+        "updates_per_second": round(report.rows / seconds),
+        "peak_memory_mb": round(peak_mb(), 1),
+        "memory_by_tenth_mb": memory,
+        "database_mb": round(size / 1e6, 1),
+        "sla_agreement": None if outcome.agreement is None else round(outcome.agreement.rate or 0, 3),
+    }
+
+
+async def child(database: str, path: Path, batch_size: int, profile: bool) -> None:
+    """Run one database's import (in this process) and print its figures as JSON."""
+    if database == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="bench-import-") as folder:
+            figures = await run_one(f"sqlite://{folder}/helpline.db", path, batch_size, profile)
+    else:
+        async with throwaway_postgres_schema(database, prefix="bench") as url:
+            figures = await run_one(url, path, batch_size, profile)
+    print(json.dumps(figures))
+
+
+def main() -> None:
+    """Run each database in a child process and print a table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--path", type=Path, default=LOG)
+    parser.add_argument("--postgres", help="PostgreSQL URL; also benchmark there")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        asyncio.run(child(args.child, args.path, args.batch_size, args.profile))
+        return
+    if not args.path.exists():
+        sys.exit(f"no log at {args.path} (../shared/data is needed)")
+    databases = ["sqlite"] + ([args.postgres] if args.postgres else [])
+    for database in databases:
+        command = [sys.executable, __file__, "--child", database, "--path", str(args.path)]
+        command += ["--batch-size", str(args.batch_size)] + (["--profile"] if args.profile else [])
+        output = subprocess.run(command, check=True, capture_output=True, text=True)
+        if args.profile:
+            print(output.stderr[-20000:])
+        figures = json.loads(output.stdout.strip().splitlines()[-1])
+        print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Reading a source's rows, one at a time: CSV (``.csv``, ``.csv.gz``), JSON lines, JSON arrays.
+
+Each yields ``(line, row)``: the row's line in the file (for the report) and a dict of column ->
+value. CSV and JSON lines stream; a ``.json`` array is read whole (use JSON lines for big files).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+
+class SourceError(ValueError):
+    """The file cannot be read as the format its name says."""
+
+
+def _open_text(path: Path) -> IO[str]:
+    if path.name.lower().endswith(".gz"):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
+    return path.open(encoding="utf-8", newline="")
+
+
+def _format_of(path: Path) -> str:
+    name = path.name.lower().removesuffix(".gz")
+    for suffix, kind in ((".csv", "csv"), (".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "json")):
+        if name.endswith(suffix):
+            return kind
+    raise SourceError(f"{path.name}: give a .csv, .jsonl or .json file (optionally .gz)")
+
+
+def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line, row)`` for every record of the file at ``path``."""
+    path = Path(path)
+    kind = _format_of(path)
+    if not path.is_file():
+        raise SourceError(f"no such file: {path}")
+    with _open_text(path) as handle:
+        try:
+            if kind == "csv":
+                reader = csv.DictReader(handle)
+                if not reader.fieldnames:
+                    raise SourceError(f"{path.name}: no header row")
+                for row in reader:
+                    yield reader.line_num, row
+            elif kind == "jsonl":
+                for number, text in enumerate(handle, start=1):
+                    if text.strip():
+                        record = json.loads(text)
+                        if not isinstance(record, dict):
+                            raise SourceError(f"{path.name} line {number}: each line must be a JSON object")
+                        yield number, record
+            else:
+                records = json.load(handle)
+                if not isinstance(records, list) or not all(isinstance(item, dict) for item in records):
+                    raise SourceError(f"{path.name}: a .json file must hold a list of objects")
+                yield from enumerate(records, start=1)
+        except (UnicodeDecodeError, json.JSONDecodeError, csv.Error, gzip.BadGzipFile, EOFError) as exc:
+            raise SourceError(f"{path.name}: {exc}") from None
