@@ -142,9 +142,10 @@ def test_two_workers_share_a_job_and_never_run_it_at_the_same_time(migrated: str
 
 @needs_postgres
 def test_a_worker_killed_mid_run_leaves_the_job_to_the_other_after_the_lease(migrated: str, tmp_path: Path) -> None:
-    lease = 3.0
-    # A run takes 2 s (well inside the lease), so the kill lands mid-run.
-    with workers(migrated, tmp_path, run_seconds=2.0, interval=0.5, lease=lease) as group:
+    lease = 8.0
+    # A run takes 6 s (inside the lease, and far longer than noticing it started takes even on a busy
+    # machine), so the kill lands mid-run.
+    with workers(migrated, tmp_path, run_seconds=6.0, interval=0.5, lease=lease) as group:
         by_pid = {worker.process.pid: worker for worker in (group.start(), group.start())}
         (victim_pid, victim_start, _), *_ = group.wait_for(lambda runs: runs, "a first run")
         by_pid[victim_pid].process.kill()  # SIGKILL: no clean-up, the lease stays in the table

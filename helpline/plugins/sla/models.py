@@ -123,7 +123,8 @@ class SlaClock(Model):
 
     class Meta:
         table = "sla_clock"
-        indexes = (("ticket_id", "kind"), ("phase", "due_at"))
+        # (phase, breached_at, due_at): the at-risk list (running, not breached, due within N minutes).
+        indexes = (("ticket_id", "kind"), ("phase", "due_at"), ("phase", "breached_at", "due_at"))
 
 
 class SlaClockEvent(Model):
