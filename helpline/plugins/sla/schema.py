@@ -634,6 +634,19 @@ def _targets_in(values: list[SlaTargetInput] | None) -> dict[str, dict[str, Any]
     return targets
 
 
+def _policy_fields(input: CreateSlaPolicyInput | UpdateSlaPolicyInput) -> dict[str, Any]:
+    """The policy fields of a create or update input, decoded (``None``: left as it is, on update)."""
+    return {
+        "name": input.name,
+        "calendar_id": decode_id(input.calendar_id, "SlaCalendar", "calendarId") if input.calendar_id else None,
+        "position": input.position,
+        "conditions": _conditions_in(input.conditions),
+        "targets": _targets_in(input.targets),
+        "warning_minutes": input.warning_minutes,
+        "active": input.active,
+    }
+
+
 async def _apply_fields(info: Info, policy_id: int | None, **fields: Any) -> SlaPolicy:
     viewer, now = viewer_of(info), runtime_of(info).clock.now()
     values = admin.PolicyFields(**fields)
@@ -682,17 +695,7 @@ class SlaMutation:
     @strawberry.mutation(description="Create a policy (admins); open clocks follow within a minute.")
     async def create_sla_policy(self, info: Info, input: CreateSlaPolicyInput) -> SlaPolicyPayload:
         async def run() -> SlaPolicy:
-            return await _apply_fields(
-                info,
-                None,
-                name=input.name,
-                calendar_id=decode_id(input.calendar_id, "SlaCalendar", "calendarId"),
-                position=input.position,
-                conditions=_conditions_in(input.conditions),
-                targets=_targets_in(input.targets),
-                warning_minutes=input.warning_minutes,
-                active=input.active,
-            )
+            return await _apply_fields(info, None, **_policy_fields(input))
 
         row, errors = await attempt(run())
         return SlaPolicyPayload(policy=row, user_errors=errors)
@@ -700,17 +703,7 @@ class SlaMutation:
     @strawberry.mutation(description="Change a policy (admins); open clocks follow within a minute.")
     async def update_sla_policy(self, info: Info, input: UpdateSlaPolicyInput) -> SlaPolicyPayload:
         async def run() -> SlaPolicy:
-            return await _apply_fields(
-                info,
-                decode_id(input.id, "SlaPolicy"),
-                name=input.name,
-                calendar_id=decode_id(input.calendar_id, "SlaCalendar", "calendarId") if input.calendar_id else None,
-                position=input.position,
-                conditions=_conditions_in(input.conditions),
-                targets=_targets_in(input.targets),
-                warning_minutes=input.warning_minutes,
-                active=input.active,
-            )
+            return await _apply_fields(info, decode_id(input.id, "SlaPolicy"), **_policy_fields(input))
 
         row, errors = await attempt(run())
         return SlaPolicyPayload(policy=row, user_errors=errors)
