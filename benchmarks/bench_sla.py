@@ -47,7 +47,7 @@ from tortoise.expressions import Subquery
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_api import TAGS, bench_database, log  # noqa: E402
+from bench_api import TAGS, SeedShape, bench_database, log, seed_people  # noqa: E402
 from bench_business_time import main as business_time_main  # noqa: E402
 
 from helpline.app import create_app  # noqa: E402
@@ -56,7 +56,7 @@ from helpline.core.auth import load_viewer  # noqa: E402
 from helpline.core.clock import FrozenClock  # noqa: E402
 from helpline.core.db import connection, open_database, transaction  # noqa: E402
 from helpline.core.enums import Channel, MessageSource, Priority, Role, Status  # noqa: E402
-from helpline.core.models import Counter, Message, Organization, Team, TeamMembership, Ticket, TicketTag, User  # noqa: E402
+from helpline.core.models import Counter, Message, Ticket, TicketTag, User  # noqa: E402
 from helpline.core.people import NewUser, create_user, issue_token  # noqa: E402
 from helpline.core.plugins import load_plugins  # noqa: E402
 from helpline.core.runtime import Runtime  # noqa: E402
@@ -132,39 +132,9 @@ async def seed(url: str, tickets: int, rng_seed: int = 1) -> Seeded:
         )
         viewer = await load_viewer(admin_user)
         _token, secret = await issue_token(runtime, admin_user, "benchmark")
-        stamp = {"created_at": NOW - SPREAD, "updated_at": NOW - SPREAD}
-        customers_count = max(1000, tickets // 10)
-        async with transaction():
-            await Organization.bulk_create([Organization(name=f"Org {i}", **stamp) for i in range(20)])
-            await Team.bulk_create([Team(name=f"Team {i}", **stamp) for i in range(8)])
-            await User.bulk_create(
-                [User(email=f"agent{i}@example.com", name=f"Agent {i}", role=Role.AGENT, **stamp) for i in range(24)]
-            )
-        organization_ids = list(await Organization.all().order_by("id").values_list("id", flat=True))
-        team_ids = list(await Team.all().order_by("id").values_list("id", flat=True))
-        agent_ids = list(await User.filter(role=Role.AGENT).values_list("id", flat=True))
-        async with transaction():
-            await User.bulk_create(
-                [
-                    User(
-                        email=f"customer{i}@example.com",
-                        name=f"Customer {i}",
-                        role=Role.CUSTOMER,
-                        organization_id=rng.choice(organization_ids) if rng.random() < 0.5 else None,
-                        vip=rng.random() < 0.05,
-                        **stamp,
-                    )
-                    for i in range(customers_count)
-                ],
-                batch_size=1000,
-            )
-            await TeamMembership.bulk_create(
-                [
-                    TeamMembership(team_id=team_id, user_id=agent_id, created_at=NOW - SPREAD)
-                    for agent_id in agent_ids
-                    for team_id in rng.sample(team_ids, 2)
-                ]
-            )
+        team_ids, agent_ids = await seed_people(
+            SeedShape(tickets=tickets, customers=max(1000, tickets // 10)), rng, NOW - SPREAD
+        )
         customers = list(await User.filter(role=Role.CUSTOMER).values_list("id", "organization_id", "vip"))
 
         # Calendars and policies as an admin enters them (validated, config_version raised).

@@ -1,4 +1,5 @@
-"""Fixtures: the app with the performance plugin on, people in it."""
+"""Fixtures: the app with the performance plugin on (``admin``, ``agent``, ``customer`` come from
+tests/conftest.py and use this ``client``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from helpline.core.clock import FrozenClock
-from helpline.testing import HelplineClient, TestUser, running_app
+from helpline.testing import HelplineClient, running_app
 
 
 @pytest.fixture
@@ -15,18 +16,3 @@ async def client(clock: FrozenClock) -> AsyncIterator[HelplineClient]:
     """The app with the core and the performance plugin, on a fresh database."""
     async with running_app(plugins=["performance"], clock=clock) as test_client:
         yield test_client
-
-
-@pytest.fixture
-async def admin(client: HelplineClient) -> TestUser:
-    return await client.make_user("admin", name="Ada Admin")
-
-
-@pytest.fixture
-async def agent(client: HelplineClient) -> TestUser:
-    return await client.make_user("agent", name="Alan Agent")
-
-
-@pytest.fixture
-async def customer(client: HelplineClient) -> TestUser:
-    return await client.make_user("customer", name="Cora Customer")
