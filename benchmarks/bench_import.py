@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
+import contextlib
 import cProfile
 import json
 import os
 import pstats
+import re
 import resource
 import subprocess
 import sys
@@ -34,10 +37,15 @@ from helpline.core.runtime import Runtime
 from helpline.core.tickets import ensure_counters
 from helpline.plugins.importer.mapping import servicenow_mapping
 from helpline.plugins.importer.service import import_file
-from helpline.testing import throwaway_postgres_schema
+from helpline.testing import count_statements, throwaway_postgres_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 LOG = ROOT.parent / "shared" / "data" / "uci-incidents" / "incident_event_log.csv.gz"
+
+
+def _shape(sql: str) -> str:
+    """A statement without its values, to count statements by kind."""
+    return re.sub(r"'[^']*'|\b\d+\b", "?", sql)[:150]
 
 
 def peak_mb() -> float:
@@ -83,7 +91,9 @@ async def run_one(url: str, path: Path, batch_size: int, profile: bool) -> dict[
         started = time.perf_counter()
         if profiler:
             profiler.enable()
-        outcome = await import_file(runtime, path, servicenow_mapping(), batch_size=batch_size, progress=progress)
+        # Statements are only collected when profiling: the list would distort the peak memory.
+        with count_statements() if profile else contextlib.nullcontext([]) as statements:
+            outcome = await import_file(runtime, path, servicenow_mapping(), batch_size=batch_size, progress=progress)
         if profiler:
             profiler.disable()
         seconds = time.perf_counter() - started
@@ -92,6 +102,10 @@ async def run_one(url: str, path: Path, batch_size: int, profile: bool) -> dict[
         stats = pstats.Stats(profiler, stream=sys.stderr).strip_dirs()
         stats.sort_stats("cumulative").print_stats(45)
         stats.sort_stats("tottime").print_stats(30)
+        shapes = collections.Counter(_shape(sql) for sql in statements)
+        print(f"{len(statements)} statements; the most frequent shapes:", file=sys.stderr)
+        for shape, count in shapes.most_common(40):
+            print(f"{count:8d}  {shape}", file=sys.stderr)
     report = outcome.report
     return {
         "database": "postgresql" if url.startswith(("postgres", "asyncpg")) else "sqlite",

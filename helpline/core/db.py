@@ -13,7 +13,7 @@ import logging
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -32,6 +32,35 @@ logger = logging.getLogger("helpline")
 _after_commit: contextvars.ContextVar[list[Callable[[], None]] | None] = contextvars.ContextVar(
     "helpline_after_commit", default=None
 )
+
+
+class DeferredWork(Protocol):
+    """Writes a plugin (or the core) gathers during a transaction and makes just before it commits.
+
+    See :func:`deferred`. ``flush`` writes everything gathered so far and leaves the object ready
+    to gather more; it runs inside the transaction, so an error there rolls the whole change back.
+    """
+
+    async def flush(self) -> None:
+        """Write what was gathered."""
+
+
+WorkT = TypeVar("WorkT", bound=DeferredWork)
+# The outermost transaction's deferred work by key; None outside transaction().
+_work: contextvars.ContextVar[dict[str, DeferredWork] | None] = contextvars.ContextVar("helpline_work", default=None)
+
+
+async def _flush_work(work: dict[str, DeferredWork]) -> None:
+    # A flush may defer more work (one plugin's writes announced to another): repeat until quiet,
+    # in the order the work was first deferred.
+    done: set[int] = set()
+    while True:
+        pending = [unit for unit in work.values() if id(unit) not in done]
+        if not pending:
+            return
+        for unit in pending:
+            done.add(id(unit))
+            await unit.flush()
 
 
 def normalise_database_url(url: str) -> str:
@@ -139,14 +168,30 @@ async def transaction() -> AsyncIterator[BaseDBAsyncClient]:
 
     Callbacks registered with :func:`after_commit` inside it run once the outermost transaction
     has committed; those registered inside a nested block that rolls back are dropped with it.
+
+    Work gathered with :func:`deferred` is flushed before the outermost transaction commits and
+    before every nested block (savepoint) opens, so the database holds all of it whenever a
+    savepoint is taken: rolling back to one can only undo writes made after it, and the gathered
+    state (which may have seen those writes) is dropped with the rollback, to be re-read.
     """
     outer = _after_commit.get()
+    outer_work = _work.get()
+    if outer_work is not None:
+        await _flush_work(outer_work)
+    work: dict[str, DeferredWork] = outer_work if outer_work is not None else {}
     callbacks: list[Callable[[], None]] = []
     token = _after_commit.set(callbacks)
+    work_token = _work.set(work)
     try:
         async with in_transaction(CONNECTION) as client:
             yield client
+            if outer_work is None:
+                await _flush_work(work)
+    except BaseException:
+        work.clear()
+        raise
     finally:
+        _work.reset(work_token)
         _after_commit.reset(token)
     # Only reached when the block committed (or, nested, released its savepoint).
     if outer is not None:
@@ -158,6 +203,24 @@ async def transaction() -> AsyncIterator[BaseDBAsyncClient]:
         except Exception:
             # The change is committed: a failing callback must not turn it into an error.
             logger.exception("an after-commit callback failed")
+
+
+def deferred(key: str, factory: Callable[[], WorkT]) -> WorkT | None:
+    """The current transaction's deferred work under ``key``, created by ``factory`` on first use.
+
+    ``None`` outside :func:`transaction`: the caller then does its work at once. Keys are shared
+    by the whole transaction (nested blocks included), so name them after the plugin
+    (``"performance.catch_up"``). Use it for per-change writes that batch well (a transaction that
+    applies many changes, like an import batch, then writes once per table); the work must be
+    correct when flushed at any point before commit, since a nested block flushes it early.
+    """
+    work = _work.get()
+    if work is None:
+        return None
+    unit = work.get(key)
+    if unit is None:
+        unit = work[key] = factory()
+    return unit  # type: ignore[return-value]
 
 
 def after_commit(callback: Callable[[], None]) -> None:

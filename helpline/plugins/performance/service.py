@@ -1,10 +1,12 @@
 """Keeping the per-ticket metrics: incrementally as events happen, and rebuilt from the event log.
 
-- :func:`catch_up` runs inside each ticket change's transaction (from the event hooks): it reads
-  the ticket's events newer than the last one folded in (one indexed query), continues the stored
-  metrics with them through :func:`.metrics.apply`, and writes the ticket's row and its changed
-  episodes. Several hooks fire for one change (a reply that opens a ticket announces the status
-  change and the message); the first folds every new event in and the others find nothing new.
+- :func:`catch_up` is called from the event hooks; it notes the ticket in the transaction's
+  deferred work (:func:`helpline.core.db.deferred`), and just before the transaction commits
+  :func:`catch_up_many` reads the noted tickets' events newer than the last ones folded in,
+  continues the stored metrics with them through :func:`.metrics.apply`, and writes the rows and
+  changed episodes: a fixed number of statements per transaction, so a transaction that applies
+  many changes (an import batch) pays once. Several hooks fire for one change (a reply that opens a
+  ticket announces the status change and the message); the ticket is noted once.
 - :func:`rebuild` recomputes every ticket from scratch with :func:`.metrics.fold`, in batches,
   each batch one transaction, and replaces the rows.
 
@@ -18,12 +20,13 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pluggy
 
-from helpline.core.db import transaction
+from helpline.core.bulk import update_many
+from helpline.core.db import deferred, transaction
 from helpline.core.enums import Role
 from helpline.core.errors import PluginError
 from helpline.core.models import Ticket, TicketEvent
@@ -78,6 +81,15 @@ INSTANT_COLUMNS = {
     "last_solved_us": "last_solved_at",
     "segment_started_us": "segment_started_at",
 }
+TICKET_COLUMNS = (*PLAIN_COLUMNS, *INSTANT_COLUMNS)
+EPISODE_COLUMNS = (
+    "seq",
+    "started_us",
+    "ended_us",
+    "first_response_us",
+    "first_response_minutes",
+    "first_response_business",
+)
 
 
 def to_us(instant: dt.datetime | None) -> int | None:
@@ -181,41 +193,96 @@ def business_minutes_for(manager: pluggy.PluginManager, ticket: Ticket) -> Busin
     return ask
 
 
-async def _write_episodes(ticket_id: int, episodes: Iterable[Episode], existing: set[int]) -> None:
-    for episode in episodes:
-        values = episode_values(episode)
-        if episode.seq in existing:
-            await PerformanceEpisode.filter(ticket_id=ticket_id, seq=episode.seq).update(**values)
-        else:
-            await PerformanceEpisode.create(ticket_id=ticket_id, **values)
-
-
 async def catch_up(manager: pluggy.PluginManager, ticket: Ticket) -> None:
-    """Fold ``ticket``'s new events into its stored metrics (call inside the change's transaction)."""
-    row = await PerformanceTicket.get_or_none(ticket_id=ticket.id)
-    after = int(row.last_event_id) if row is not None else 0
-    events = (await load_events([ticket.id], after)).get(ticket.id, [])
-    if not events:
-        return
-    current = None
-    if row is not None:
-        current = await PerformanceEpisode.filter(ticket_id=ticket.id).order_by("-seq").first()
-    stored = metrics_from_rows(row, current) if row is not None else None
-    metrics, spans = apply(ticket.id, stored, events)
-    if metrics is None:
-        return
-    await resolve_business(metrics, spans, business_minutes_for(manager, ticket))
-    values = ticket_values(metrics)
-    if row is None:
-        await PerformanceTicket.create(ticket_id=ticket.id, **values)
+    """Fold ``ticket``'s new events into its stored metrics before the change's transaction commits.
+
+    Inside a transaction the ticket joins the transaction's :class:`CatchUp` (one batch for every
+    ticket the transaction touches, written just before commit); outside one it is folded at once.
+    """
+    work = deferred(CATCH_UP_KEY, lambda: CatchUp(manager))
+    if work is None:
+        await catch_up_many(manager, {ticket.id: ticket})
     else:
-        await PerformanceTicket.filter(ticket_id=ticket.id).update(**values)
-    first_changed = current.seq if current is not None else 0
-    await _write_episodes(
-        ticket.id,
-        (episode for seq, episode in sorted(metrics.episodes.items()) if seq >= first_changed),
-        {current.seq} if current is not None else set(),
-    )
+        work.tickets[ticket.id] = ticket
+
+
+CATCH_UP_KEY = "performance.catch_up"
+
+
+class CatchUp:
+    """The tickets a transaction changed, folded together when it flushes (see :func:`catch_up`)."""
+
+    def __init__(self, manager: pluggy.PluginManager) -> None:
+        self.manager = manager
+        self.tickets: dict[int, Ticket] = {}
+
+    async def flush(self) -> None:
+        """Fold and write every gathered ticket (the set empties, ready for more)."""
+        tickets, self.tickets = self.tickets, {}
+        if not tickets:
+            return
+        try:
+            await catch_up_many(self.manager, tickets)
+        except Exception as exc:
+            # As from a hook: the change rolls back and the error names this plugin (the cause, the rest).
+            raise PluginError("performance", CATCH_UP_KEY, exc) from exc
+
+
+async def catch_up_many(manager: pluggy.PluginManager, tickets: dict[int, Ticket]) -> None:
+    """Fold the new events of ``tickets`` (by id) into their stored metrics, in a fixed number of
+    statements whatever their number: read the rows, the new events and the current episodes,
+    fold each ticket, then insert new rows and update changed ones in one statement per table."""
+    ids = sorted(tickets)
+    rows = {row.ticket_id: row for row in await PerformanceTicket.filter(ticket_id__in=ids)}
+    events: dict[int, list[EventRecord]] = {}
+    if rows:
+        # One range for the tickets already kept: each folds only events above its own mark (apply skips the rest).
+        events.update(await load_events(list(rows), min(int(row.last_event_id) for row in rows.values())))
+    unseen = [ticket_id for ticket_id in ids if ticket_id not in rows]
+    if unseen:
+        events.update(await load_events(unseen))
+    current: dict[int, PerformanceEpisode] = {}
+    if rows:
+        for episode in await PerformanceEpisode.filter(ticket_id__in=list(rows)).order_by("ticket_id", "seq"):
+            current[episode.ticket_id] = episode  # the last (highest seq) wins
+    new_rows: list[PerformanceTicket] = []
+    changed_rows: list[PerformanceTicket] = []
+    new_episodes: list[PerformanceEpisode] = []
+    changed_episodes: list[PerformanceEpisode] = []
+    for ticket_id in ids:
+        row = rows.get(ticket_id)
+        ticket_events = [event for event in events.get(ticket_id, ()) if row is None or event.id > row.last_event_id]
+        if not ticket_events:
+            continue
+        episode_row = current.get(ticket_id)
+        stored = metrics_from_rows(row, episode_row) if row is not None else None
+        metrics, spans = apply(ticket_id, stored, ticket_events)
+        if metrics is None:
+            continue
+        await resolve_business(metrics, spans, business_minutes_for(manager, tickets[ticket_id]))
+        values = ticket_values(metrics)
+        if row is None:
+            new_rows.append(PerformanceTicket(ticket_id=ticket_id, **values))
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
+            changed_rows.append(row)
+        first_changed = episode_row.seq if episode_row is not None else 0
+        for seq, episode in sorted(metrics.episodes.items()):
+            if seq < first_changed:
+                continue
+            if episode_row is not None and seq == episode_row.seq:
+                for name, value in episode_values(episode).items():
+                    setattr(episode_row, name, value)
+                changed_episodes.append(episode_row)
+            else:
+                new_episodes.append(PerformanceEpisode(ticket_id=ticket_id, **episode_values(episode)))
+    if new_rows:
+        await PerformanceTicket.bulk_create(new_rows, batch_size=500)
+    await update_many(changed_rows, TICKET_COLUMNS)
+    if new_episodes:
+        await PerformanceEpisode.bulk_create(new_episodes, batch_size=500)
+    await update_many(changed_episodes, EPISODE_COLUMNS)
 
 
 async def rebuild(manager: pluggy.PluginManager, *, batch_size: int = 500) -> int:

@@ -28,6 +28,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
+from helpline.core.bulk import update_many
 from helpline.core.enums import MessageSource, Role, Status
 from helpline.core.models import Message, Ticket, TicketTag, User
 from helpline.plugins.sla.business_time import BusinessCalendar, add_business_time, business_time_between
@@ -174,20 +175,9 @@ ENGINE_FIELDS = (
 
 
 async def save_clocks(clocks: Sequence[SlaClock]) -> None:
-    """Write the engine's columns of existing ``clocks``: one prepared UPDATE run for all of them.
-
-    ``executemany`` on the model's connection (the current transaction's, if any), with the SQL and
-    value conversions of Tortoise's own executor: the cost per clock is a parameter row, not a
-    statement built and sent per clock (a recompute saves every open clock).
-    """
-    if not clocks:
-        return
-    client = SlaClock._choose_db(True)
-    executor = client.executor_class(model=SlaClock, db=client)
-    sql = executor.get_update_sql(ENGINE_FIELDS, None)
-    fields = [(name, SlaClock._meta.fields_map[name]) for name in ENGINE_FIELDS]
-    rows = [[field.to_db_value(getattr(clock, name), clock) for name, field in fields] + [clock.id] for clock in clocks]
-    await client.execute_many(sql, rows)
+    """Write the engine's columns of existing ``clocks``: one prepared UPDATE run for all of them
+    (a recompute saves every open clock)."""
+    await update_many(clocks, ENGINE_FIELDS)
 
 
 @dataclasses.dataclass
