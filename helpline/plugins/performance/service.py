@@ -243,8 +243,8 @@ async def catch_up_many(manager: pluggy.PluginManager, tickets: dict[int, Ticket
         events.update(await load_events(unseen))
     current: dict[int, PerformanceEpisode] = {}
     if rows:
-        for episode in await PerformanceEpisode.filter(ticket_id__in=list(rows)).order_by("ticket_id", "seq"):
-            current[episode.ticket_id] = episode  # the last (highest seq) wins
+        for stored_episode in await PerformanceEpisode.filter(ticket_id__in=list(rows)).order_by("ticket_id", "seq"):
+            current[stored_episode.ticket_id] = stored_episode  # the last (highest seq) wins
     new_rows: list[PerformanceTicket] = []
     changed_rows: list[PerformanceTicket] = []
     new_episodes: list[PerformanceEpisode] = []
