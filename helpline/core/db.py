@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.context import TortoiseContext
+from tortoise.context import TortoiseContext, get_current_context
 from tortoise.exceptions import ConfigurationError
 from tortoise.transactions import in_transaction
 
@@ -46,6 +46,8 @@ class DeferredWork(Protocol):
 
 
 WorkT = TypeVar("WorkT", bound=DeferredWork)
+# Set by all_or_nothing(): the client of the transaction that nested blocks join.
+_joined: contextvars.ContextVar[BaseDBAsyncClient | None] = contextvars.ContextVar("helpline_joined", default=None)
 # The outermost transaction's deferred work by key; None outside transaction().
 _work: contextvars.ContextVar[dict[str, DeferredWork] | None] = contextvars.ContextVar("helpline_work", default=None)
 
@@ -174,6 +176,11 @@ async def transaction() -> AsyncIterator[BaseDBAsyncClient]:
     savepoint is taken: rolling back to one can only undo writes made after it, and the gathered
     state (which may have seen those writes) is dropped with the rollback, to be re-read.
     """
+    joined = _joined.get()
+    if joined is not None:
+        # Inside all_or_nothing(): no savepoint; an error aborts the enclosing transaction.
+        yield joined
+        return
     outer = _after_commit.get()
     outer_work = _work.get()
     if outer_work is not None:
@@ -205,6 +212,24 @@ async def transaction() -> AsyncIterator[BaseDBAsyncClient]:
             logger.exception("an after-commit callback failed")
 
 
+@contextlib.asynccontextmanager
+async def all_or_nothing() -> AsyncIterator[BaseDBAsyncClient]:
+    """A transaction in which nested :func:`transaction` blocks take no savepoints: they join it.
+
+    For a batch of many changes (an import batch) that either lands whole or not at all: no
+    savepoint statements, and deferred work is flushed once, before commit. An error raised
+    inside must not be caught and carried on from, since what the failing block wrote is not
+    undone until the whole transaction rolls back: let it out, then, if wanted, retry the batch
+    with plain :func:`transaction` blocks to find and skip the failing change.
+    """
+    async with transaction() as client:
+        token = _joined.set(client)
+        try:
+            yield client
+        finally:
+            _joined.reset(token)
+
+
 def deferred(key: str, factory: Callable[[], WorkT]) -> WorkT | None:
     """The current transaction's deferred work under ``key``, created by ``factory`` on first use.
 
@@ -233,9 +258,24 @@ def after_commit(callback: Callable[[], None]) -> None:
         pending.append(callback)
 
 
+def database_identity() -> object:
+    """An object that stands for the open database (the Tortoise context) while it is open.
+
+    Process-wide caches of database contents key on it (compared with ``is``, keeping a reference)
+    so that two databases opened one after the other in one process (tests, tools) never share
+    cached rows.
+    """
+    return get_current_context()
+
+
 def connection() -> BaseDBAsyncClient:
     """The default connection, for raw SQL."""
     return Tortoise.get_connection(CONNECTION)
+
+
+def placeholder(position: int) -> str:
+    """The driver's parameter marker for raw SQL: ``$1``, ``$2``... on PostgreSQL, ``?`` on SQLite."""
+    return f"${position}" if is_postgres() else "?"
 
 
 def is_postgres() -> bool:

@@ -20,11 +20,9 @@ import datetime as dt
 import json
 from typing import Any
 
-from tortoise.expressions import F
-
 from helpline.core import auth, live, workflow
 from helpline.core.actors import Actor
-from helpline.core.db import is_postgres, transaction
+from helpline.core.db import connection, is_postgres, placeholder, transaction
 from helpline.core.enums import (
     Channel,
     EventKind,
@@ -38,8 +36,6 @@ from helpline.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from helpline.core.models import (
     Counter,
     Message,
-    Team,
-    TeamMembership,
     Ticket,
     TicketEvent,
     TicketTag,
@@ -112,13 +108,17 @@ async def _ticket_for_update(viewer: auth.Viewer | None, ticket_id: int) -> Tick
 
 
 async def _next_ticket_number() -> int:
-    # The UPDATE takes the counter's row lock until commit, so numbers are unique and gapless.
-    updated = await Counter.filter(name=TICKET_NUMBER_COUNTER).update(value=F("value") + 1)
-    if not updated:
+    # The UPDATE takes the counter's row lock until commit, so numbers are unique and gapless;
+    # RETURNING (SQLite 3.35+, PostgreSQL) reads the new value in the same statement
+    # (execute_query_dict: Tortoise's asyncpg execute_query drops the rows of an UPDATE).
+    rows = await connection().execute_query_dict(
+        f"UPDATE helpline_counter SET value = value + 1 WHERE name = {placeholder(1)} RETURNING value",
+        [TICKET_NUMBER_COUNTER],
+    )
+    if not rows:
         await Counter.create(name=TICKET_NUMBER_COUNTER, value=FIRST_TICKET_NUMBER)
         return FIRST_TICKET_NUMBER
-    counter = await Counter.get(name=TICKET_NUMBER_COUNTER)
-    return int(counter.value)
+    return int(rows[0]["value"])
 
 
 async def ensure_counters() -> None:
@@ -154,23 +154,35 @@ def _json_value(value: Any) -> str | None:
 
 
 async def _check_assignment(team_id: int | None, assignee_id: int | None, field_prefix: str = "") -> None:
-    """The team must exist; the assignee must be an active agent or admin, in the team if one is set."""
-    if team_id is not None and not await Team.exists(id=team_id):
+    """The team must exist; the assignee must be an active agent or admin, in the team if one is set.
+
+    One statement answers all three questions (assignment changes are frequent: an import makes
+    thousands): whether the team exists, the assignee's state and role, and the membership.
+    """
+    if team_id is None and assignee_id is None:
+        return
+    # Parameters by position: (team, assignee, assignee, team, assignee) as SQLite's "?" needs them.
+    values = [team_id, assignee_id, assignee_id, team_id, assignee_id]
+    p = [placeholder(position) for position in (1, 2, 2, 1, 2)] if is_postgres() else ["?"] * 5
+    sql = (
+        f"SELECT (SELECT count(*) FROM helpline_team WHERE id = {p[0]}) AS team_found, "
+        f"(SELECT is_active FROM helpline_user WHERE id = {p[1]}) AS active, "
+        f"(SELECT role FROM helpline_user WHERE id = {p[2]}) AS role, "
+        f"(SELECT count(*) FROM helpline_team_membership WHERE team_id = {p[3]} AND user_id = {p[4]}) AS member"
+    )
+    _count, rows = await connection().execute_query(sql, values[:2] if is_postgres() else values)
+    found = rows[0]
+    if team_id is not None and not found["team_found"]:
         raise error(f"{field_prefix}teamId", f"no team with id {team_id}", "NOT_FOUND")
     if assignee_id is None:
         return
-    assignee = await User.get_or_none(id=assignee_id)
-    if assignee is None or not assignee.is_active or assignee.role == Role.CUSTOMER:
+    if found["role"] is None or not found["active"] or found["role"] == Role.CUSTOMER.value:
         raise error(
             f"{field_prefix}assigneeId",
             "the assignee must be an active agent or admin",
             "INVALID_ASSIGNEE",
         )
-    if (
-        team_id is not None
-        and assignee.role == Role.AGENT
-        and not await TeamMembership.exists(team_id=team_id, user_id=assignee_id)
-    ):
+    if team_id is not None and found["role"] == Role.AGENT.value and not found["member"]:
         raise error(
             f"{field_prefix}assigneeId",
             "the assignee is not a member of the ticket's team",
@@ -236,7 +248,8 @@ async def create_ticket(
             created_at=now,
             updated_at=now,
         )
-        await _set_tags(ticket, tags)
+        if tags:  # a new ticket has none to replace
+            await TicketTag.bulk_create([TicketTag(ticket_id=ticket.id, name=tag) for tag in tags])
         message = await Message.create(
             ticket_id=ticket.id,
             author_id=acting.user_id,

@@ -18,13 +18,9 @@ from strawberry.types import Info
 from tortoise.functions import Count
 from tortoise.models import Model
 
-from helpline.core.db import connection, is_postgres
+from helpline.core.db import connection, placeholder
 from helpline.schema.context import context_of, runtime_of
 from helpline.schema.pagination import Page, decode_cursor, encode_cursor, page_size
-
-
-def _placeholder(position: int) -> str:
-    return f"${position}" if is_postgres() else "?"
 
 
 async def _page_ids(
@@ -33,18 +29,18 @@ async def _page_ids(
     """Ids of the first ``size + 1`` children of each ticket, one statement for all tickets."""
     table = model._meta.db_table
     values: list[Any] = list(ticket_ids)
-    where = [f"ticket_id IN ({', '.join(_placeholder(i + 1) for i in range(len(values)))})"]
+    where = [f"ticket_id IN ({', '.join(placeholder(i + 1) for i in range(len(values)))})"]
     for column, value in conditions.items():
         values.append(value)
-        where.append(f"{column} = {_placeholder(len(values))}")
+        where.append(f"{column} = {placeholder(len(values))}")
     if after_id is not None:
         values.append(after_id)
-        where.append(f"id > {_placeholder(len(values))}")
+        where.append(f"id > {placeholder(len(values))}")
     values.append(size + 1)
     # Table and column names come from our models and conditions, never from a request.
     sql = (
         f"SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY ticket_id ORDER BY id) AS position "
-        f'FROM "{table}" WHERE {" AND ".join(where)}) AS ranked WHERE position <= {_placeholder(len(values))}'
+        f'FROM "{table}" WHERE {" AND ".join(where)}) AS ranked WHERE position <= {placeholder(len(values))}'
     )
     rows = await connection().execute_query_dict(sql, values)
     return [int(row["id"]) for row in rows]

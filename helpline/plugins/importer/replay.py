@@ -20,17 +20,23 @@ Decisions (the README's "Importing history" section says the same):
 - Rows that cannot be used are skipped, counted by reason and listed (never a crash): unusable
   values or dates (see :mod:`.mapping`), a sequence number not above the last applied one, rows of
   a closed ticket, and any row the services refuse (with the service's reason).
-- Writes are batched: ``batch_size`` rows per outer transaction (each service call nests as a
-  savepoint; each row is its own savepoint, so a refused row rolls back alone). The import state
-  (:class:`~.models.ImportState`) is written in the same transaction, so an interrupted import
-  resumes on the next run exactly after the last committed batch, and a re-run is a no-op.
+- Writes are batched: ``batch_size`` rows per transaction. A batch is first tried all or nothing
+  (:func:`~helpline.core.db.all_or_nothing`: no savepoints, and the plugins' deferred work, such as
+  SLA clocks and performance metrics, written once per batch). If any service refuses a row, that
+  attempt rolls back whole and the batch is replayed carefully: each row its own savepoint, so a
+  refused row rolls back alone and is skipped with the service's reason. Both ways give the same
+  result; the careful one is slower, and only batches with a refused row pay for it. The import
+  state (:class:`~.models.ImportState`) is written in the batch's transaction, so an interrupted
+  import resumes on the next run exactly after the last committed batch, and a re-run is a no-op.
 """
 
 from __future__ import annotations
 
 import collections
+import copy
 import dataclasses
 import datetime as dt
+import itertools
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -38,7 +44,7 @@ from collections.abc import Callable, Iterable
 from helpline.core import auth, workflow
 from helpline.core.actors import Actor
 from helpline.core.clock import FrozenClock, install_process_clock
-from helpline.core.db import transaction
+from helpline.core.db import all_or_nothing, transaction
 from helpline.core.enums import MessageSource, Priority, Role, Status
 from helpline.core.errors import HelplineError
 from helpline.core.models import Team, TeamMembership, Ticket, User
@@ -174,12 +180,22 @@ class Replay:
         self.open: dict[str, TicketState] = {}
         self.closed: dict[str, int] = {}  # closed tickets' keys -> last sequence committed before this run
         self.fresh = False  # nothing of this source imported before this run: no look-ups needed
+        self.careful = True  # False while a batch is tried all or nothing: refusals then abort it
+        self.held_skips: list[SkippedRow] | None = None  # skips of a batch not committed yet
 
     def skip(self, line: int, key: str | None, reason: str) -> None:
-        """Count, list and pass on a skipped row."""
+        """Count, list and pass on a skipped row (once its batch commits, when inside one)."""
         row = self.report.skip(line, key, reason)
-        if self.on_skip is not None:
+        if self.held_skips is not None:
+            self.held_skips.append(row)
+        elif self.on_skip is not None:
             self.on_skip(row)
+
+    def refused(self, line: int, key: str | None, reason: str) -> None:
+        """A service refused the row: skip it when careful; otherwise abort the all-or-nothing attempt."""
+        if not self.careful:
+            raise BatchRefused(reason)
+        self.skip(line, key, reason)
 
     # -- people ------------------------------------------------------------------------------
 
@@ -262,7 +278,7 @@ class Replay:
             assignee_id = await self._agent(row.agent, team_id)
             ticket = await self._create_ticket(row, customer, team_id, assignee_id, priority)
         except HelplineError as exc:
-            self.skip(row.line, row.key, f"ticket refused: {exc}")
+            self.refused(row.line, row.key, f"ticket refused: {exc}")
             return
         self.open[row.key] = TicketState(
             ticket_id=ticket.id,
@@ -326,7 +342,7 @@ class Replay:
             team_id = await self._team(row.team)
             assignee_id = await self._agent(row.agent, team_id)
         except HelplineError as exc:
-            self.skip(row.line, row.key, f"refused: {exc}")
+            self.refused(row.line, row.key, f"refused: {exc}")
             return
         category = row.category[:100] if row.category else None
         changes = TicketChanges()
@@ -346,7 +362,7 @@ class Replay:
             try:
                 await self._apply(state.ticket_id, steps)
             except HelplineError as exc:
-                self.skip(row.line, row.key, f"refused: {exc}")
+                self.refused(row.line, row.key, f"refused: {exc}")
                 return
             self.report.updates_applied += 1
         else:
@@ -405,6 +421,55 @@ class Replay:
                 del self.open[key]
                 self.closed[key] = state.done_seq
 
+    def _snapshot(self) -> tuple[object, ...]:
+        """What a batch may change in memory, to put back if its all-or-nothing attempt aborts."""
+        return (
+            {key: dataclasses.replace(state) for key, state in self.open.items()},
+            dict(self.closed),
+            dict(self.users),
+            dict(self.teams),
+            set(self.members),
+            copy.deepcopy(self.report),
+        )
+
+    def _restore(self, snapshot: tuple[object, ...]) -> None:
+        self.open, self.closed, self.users, self.teams, self.members, self.report = snapshot  # type: ignore[assignment]
+
+    async def _replay_batch(self, rows: list[SourceRow]) -> None:
+        for row in rows:
+            if row.kind == CREATE:
+                await self._create(row)
+            else:
+                await self._update(row)
+        await self._flush()
+
+    async def _batch(self, rows: list[SourceRow]) -> None:
+        """Replay one batch in one transaction: all or nothing first, carefully if a row is refused."""
+        snapshot = self._snapshot()
+        self.held_skips = []
+        try:
+            self.careful = False
+            try:
+                async with all_or_nothing():
+                    await self._replay_batch(rows)
+            except BatchRefused:
+                self._restore(snapshot)
+                snapshot = self._snapshot()
+                self.held_skips = []
+                self.careful = True
+                async with transaction():
+                    await self._replay_batch(rows)
+        except BaseException:
+            self._restore(snapshot)
+            raise
+        finally:
+            self.careful = True
+            skips, self.held_skips = self.held_skips, None
+        self._committed()
+        if self.on_skip is not None:
+            for skipped in skips:
+                self.on_skip(skipped)
+
     async def run(self, updates: Iterable[SourceRow], total: int = 0) -> ImportReport:
         """Replay ``updates`` (time-ordered, with create markers); return the report."""
         started = time.monotonic()
@@ -414,25 +479,16 @@ class Replay:
         done = 0
         try:
             iterator = iter(updates)
-            while True:
-                count = 0
-                async with transaction():
-                    for row in iterator:
-                        if row.kind == CREATE:
-                            await self._create(row)
-                        else:
-                            await self._update(row)
-                        count += 1
-                        if count >= self.batch_size:
-                            break
-                    await self._flush()
-                self._committed()
-                done += count
+            while rows := list(itertools.islice(iterator, self.batch_size)):
+                await self._batch(rows)
+                done += len(rows)
                 if self.progress is not None:
                     self.progress(done, total)
-                if count < self.batch_size:
-                    break
         finally:
             install_process_clock(previous_clock)
             self.report.seconds = time.monotonic() - started
         return self.report
+
+
+class BatchRefused(Exception):
+    """A service refused a row while its batch was tried all or nothing (see :meth:`Replay._batch`)."""

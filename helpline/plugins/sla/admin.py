@@ -22,7 +22,7 @@ from helpline.core.enums import Status
 from helpline.core.errors import NotFound, UserError, ValidationFailed
 from helpline.core.validation import text_problem
 from helpline.plugins.sla.business_time import WorkingInterval
-from helpline.plugins.sla.clocks import settings_row
+from helpline.plugins.sla.clocks import config_changed, settings_row
 from helpline.plugins.sla.models import SlaCalendar, SlaPolicy, SlaSettings
 from helpline.plugins.sla.policies import calendar_problems, conditions_problems, targets_problems
 
@@ -89,6 +89,7 @@ def _calendar_values(
 
 
 async def _config_changed() -> None:
+    config_changed()  # this transaction reads the configuration afresh
     await settings_row()
     await SlaSettings.filter(id=1).update(config_version=F("config_version") + 1)
 

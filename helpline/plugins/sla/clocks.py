@@ -20,6 +20,11 @@ The rules (decisions a help desk user would expect; the tests hold them):
   the business time already used; a paused clock stays paused. When the calendar changes, the time
   used is re-measured on the new calendar from the clock's history (its running segments).
 - A breach, once recorded, stays recorded (history is not rewritten by a later retarget).
+
+Within a transaction the engine keeps an :class:`SlaWork` (see :func:`helpline.core.db.deferred`):
+the configuration is read once, each ticket's clocks are read once, and the clocks' changes and
+history lines are written together just before commit, so a transaction that applies many changes
+(an import batch) writes once per table. Outside a transaction each change is written at once.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 from helpline.core.bulk import update_many
+from helpline.core.db import database_identity, deferred
 from helpline.core.enums import MessageSource, Role, Status
 from helpline.core.models import Message, Ticket, TicketTag, User
 from helpline.plugins.sla.business_time import BusinessCalendar, add_business_time, business_time_between
@@ -73,9 +79,68 @@ async def settings_row() -> SlaSettings:
     return row
 
 
+SLA_WORK_KEY = "sla.clocks"
+# Calendars and policies as of one committed configuration version of one database (see load_config).
+_config_cache: list[tuple[object, tuple[int, tuple[str, ...]], SlaConfig]] = []
+
+
+class SlaWork:
+    """The engine's state within one transaction: the configuration, the clocks read so far (all of
+    a ticket's, by ticket), and the changes not yet written."""
+
+    def __init__(self) -> None:
+        self.config: SlaConfig | None = None
+        self.config_changed = False  # this transaction changed calendars, policies or settings
+        self.clocks: dict[int, list[SlaClock]] = {}
+        self.pending = ClockChanges()
+
+    async def flush(self) -> None:
+        """Write the changed clocks and history lines (the clocks read stay known: they match the rows)."""
+        pending, self.pending = self.pending, ClockChanges()
+        await pending.save()
+
+
+def sla_work() -> SlaWork | None:
+    """The current transaction's :class:`SlaWork` (``None`` outside a transaction)."""
+    return deferred(SLA_WORK_KEY, SlaWork)
+
+
+def config_changed() -> None:
+    """Note that the current transaction changed the configuration: read it afresh from now on."""
+    work = sla_work()
+    if work is not None:
+        work.config, work.config_changed = None, True
+
+
 async def load_config() -> SlaConfig:
-    """Read policies, calendars and settings (three small queries)."""
+    """Policies, calendars and settings: the settings row once per transaction, calendars and
+    policies once per configuration version.
+
+    Every calendar, policy or pausing change raises ``config_version`` in its own transaction, so a
+    version read from a committed settings row names one set of calendars and policies: those are
+    kept per process under it. A transaction that changed the configuration itself reads (and
+    keeps) nothing from the process cache: its version is not committed yet and may roll back.
+    """
+    work = sla_work()
+    if work is not None and work.config is not None:
+        return work.config
     settings = await settings_row()
+    key = (int(settings.config_version), tuple(sorted(settings.pausing_statuses)))
+    shared = work is None or not work.config_changed
+    database = database_identity()
+    config = None
+    if shared and _config_cache and _config_cache[0][0] is database and _config_cache[0][1] == key:
+        config = _config_cache[0][2]
+    if config is None:
+        config = await _read_config(frozenset(settings.pausing_statuses))
+        if shared:
+            _config_cache[:] = [(database, key, config)]  # one version at a time: the newest is in use
+    if work is not None:
+        work.config = config
+    return config
+
+
+async def _read_config(pausing_statuses: frozenset[str]) -> SlaConfig:
     calendars = {
         row.id: calendar_from_rows(row.timezone, row.intervals, row.holidays) for row in await SlaCalendar.all()
     }
@@ -90,13 +155,19 @@ async def load_config() -> SlaConfig:
         )
         for row in await SlaPolicy.filter(active=True).order_by("position", "id")
     ]
-    return SlaConfig(policies=policies, calendars=calendars, pausing_statuses=frozenset(settings.pausing_statuses))
+    return SlaConfig(policies=policies, calendars=calendars, pausing_statuses=pausing_statuses)
 
 
-async def facts_of(ticket: Ticket) -> TicketFacts:
-    """The ticket's attributes, tags and requester VIP flag, as policies see them."""
-    tags = await TicketTag.filter(ticket_id=ticket.id).values_list("name", flat=True)
-    vip = await User.filter(id=ticket.requester_id).values_list("vip", flat=True)
+async def facts_of(ticket: Ticket, policies: Sequence[PolicyRule] | None = None) -> TicketFacts:
+    """The ticket's attributes, tags and requester VIP flag, as policies see them.
+
+    Given the ``policies`` that will judge them, tags and the VIP flag are read only when one of
+    them has a condition on it (each is a query; most policy sets match on priority and team).
+    """
+    wants_tags = policies is None or any(policy.conditions.get("tags") for policy in policies)
+    wants_vip = policies is None or any(policy.conditions.get("vip") is not None for policy in policies)
+    tags = await TicketTag.filter(ticket_id=ticket.id).values_list("name", flat=True) if wants_tags else []
+    vip = await User.filter(id=ticket.requester_id).values_list("vip", flat=True) if wants_vip else []
     return TicketFacts(
         priority=ticket.priority,
         team_id=ticket.team_id,
@@ -188,6 +259,8 @@ class ClockChanges:
     clocks: dict[int, SlaClock] = dataclasses.field(default_factory=dict)
     history: list[SlaClockEvent] = dataclasses.field(default_factory=list)
     _history_by_clock: dict[int, list[SlaClockEvent]] = dataclasses.field(default_factory=dict)
+    # Earlier changes of the same transaction, not written yet (their history counts too).
+    earlier: ClockChanges | None = None
 
     def record(self, clock: SlaClock, kind: str, at: dt.datetime, note: str = "") -> None:
         """Mark ``clock`` changed and append a history line."""
@@ -199,7 +272,15 @@ class ClockChanges:
     def history_of(self, clock: SlaClock) -> list[SlaClockEvent]:
         """The history lines recorded for ``clock`` in this change (not saved yet)."""
         # By clock, not by scanning every line: a recompute batch records hundreds of lines.
-        return list(self._history_by_clock.get(clock.id, ()))
+        before = self.earlier.history_of(clock) if self.earlier is not None else []
+        return before + list(self._history_by_clock.get(clock.id, ()))
+
+    def absorb(self, later: ClockChanges) -> None:
+        """Take ``later``'s changed clocks and history lines, to be saved with these."""
+        self.clocks.update(later.clocks)
+        self.history.extend(later.history)
+        for clock_id, lines in later._history_by_clock.items():
+            self._history_by_clock.setdefault(clock_id, []).extend(lines)
 
     async def save(self) -> None:
         """Write the changed clocks and their history: one UPDATE per :data:`SAVE_BATCH` clocks
@@ -356,9 +437,35 @@ async def retarget(
 # -- reacting to ticket changes ------------------------------------------------------------------
 
 
+def _changes() -> ClockChanges:
+    """A change's own record, continuing the transaction's unwritten ones (see :func:`_finish`)."""
+    work = sla_work()
+    return ClockChanges(earlier=work.pending if work is not None else None)
+
+
+async def _finish(changes: ClockChanges) -> None:
+    """Hand a change's record to the transaction's work (written before commit), or write it now."""
+    work = sla_work()
+    if work is None:
+        await _finish(changes)
+    else:
+        work.pending.absorb(changes)
+
+
+async def ticket_clocks(ticket_id: int) -> list[SlaClock]:
+    """All of the ticket's clocks, oldest first: read once per transaction, then kept current."""
+    work = sla_work()
+    if work is not None and ticket_id in work.clocks:
+        return work.clocks[ticket_id]
+    clocks = list(await SlaClock.filter(ticket_id=ticket_id).order_by("id"))
+    if work is not None:
+        work.clocks[ticket_id] = clocks
+    return clocks
+
+
 async def open_clocks(ticket_id: int) -> list[SlaClock]:
     """The ticket's running and paused clocks."""
-    return list(await SlaClock.filter(ticket_id=ticket_id, phase__in=list(OPEN_PHASES)).order_by("id"))
+    return [clock for clock in await ticket_clocks(ticket_id) if clock.phase in OPEN_PHASES]
 
 
 async def _new_clock(
@@ -371,6 +478,7 @@ async def _new_clock(
     paused: bool,
 ) -> SlaClock:
     target = policy.target(ticket.priority, kind) if policy is not None else None
+    known = await ticket_clocks(ticket.id)
     clock = await SlaClock.create(
         ticket_id=ticket.id,
         kind=kind,
@@ -381,6 +489,7 @@ async def _new_clock(
         running_since=None if paused else now,
         started_at=now,
     )
+    known.append(clock)
     schedule(clock, config.calendar(clock.calendar_id), policy.warning_minutes if policy is not None else 0)
     changes.record(
         clock, "started", now, f"policy {policy.name}, target {target} min" if policy and target else "no target"
@@ -393,12 +502,15 @@ async def _new_clock(
 async def ticket_created(ticket: Ticket) -> None:
     """Start the first-response and resolution clocks of a new ticket."""
     config = await load_config()
-    policy = select_policy(config.policies, await facts_of(ticket))
-    changes = ClockChanges()
+    policy = select_policy(config.policies, await facts_of(ticket, config.policies))
+    work = sla_work()
+    if work is not None:
+        work.clocks[ticket.id] = []  # a new ticket has none: no need to ask
+    changes = _changes()
     paused = ticket.status.value in config.pausing_statuses
     for kind in (ClockKind.FIRST_RESPONSE, ClockKind.RESOLUTION):
         await _new_clock(ticket, kind, policy, config, ticket.created_at, changes, paused)
-    await changes.save()
+    await _finish(changes)
 
 
 async def _author_role(message: Message, actor_user: User | None) -> Role | None:
@@ -419,7 +531,7 @@ async def message_added(ticket: Ticket, message: Message, actor_user: User | Non
     role = await _author_role(message, actor_user)
     now = message.created_at
     config = await load_config()
-    changes = ClockChanges()
+    changes = _changes()
     clocks = await open_clocks(ticket.id)
     if role in (Role.AGENT, Role.ADMIN):
         for clock in clocks:
@@ -428,10 +540,10 @@ async def message_added(ticket: Ticket, message: Message, actor_user: User | Non
     elif role == Role.CUSTOMER:
         waiting = any(clock.kind in (ClockKind.FIRST_RESPONSE, ClockKind.NEXT_RESPONSE) for clock in clocks)
         if not waiting:
-            policy = select_policy(config.policies, await facts_of(ticket))
+            policy = select_policy(config.policies, await facts_of(ticket, config.policies))
             paused = ticket.status.value in config.pausing_statuses
             await _new_clock(ticket, ClockKind.NEXT_RESPONSE, policy, config, now, changes, paused)
-    await changes.save()
+    await _finish(changes)
 
 
 async def _agent_replied_since(ticket_id: int, since: dt.datetime) -> bool:
@@ -448,12 +560,12 @@ async def status_changed(ticket: Ticket, old: Status, new: Status) -> None:
     """Pause, resume, meet, reopen or cancel clocks as the status moves (see the module docstring)."""
     now = ticket.updated_at
     config = await load_config()
-    changes = ClockChanges()
+    changes = _changes()
     pausing = config.pausing_statuses
     if new == Status.MERGED:
         for clock in await open_clocks(ticket.id):
             cancel(clock, config, now, changes, "ticket merged")
-        await changes.save()
+        await _finish(changes)
         return
     if new in RESOLVED_STATUSES:
         for clock in await open_clocks(ticket.id):
@@ -464,10 +576,11 @@ async def status_changed(ticket: Ticket, old: Status, new: Status) -> None:
                 meet(clock, config, now, changes, "public reply by an agent")
             else:
                 cancel(clock, config, now, changes, f"{new.value} without a public reply")
-        await changes.save()
+        await _finish(changes)
         return
     if old == Status.SOLVED:
-        resolution = await SlaClock.filter(ticket_id=ticket.id, kind=ClockKind.RESOLUTION).order_by("-id").first()
+        resolutions = [clock for clock in await ticket_clocks(ticket.id) if clock.kind == ClockKind.RESOLUTION]
+        resolution = resolutions[-1] if resolutions else None
         if resolution is not None and resolution.phase == ClockPhase.MET:
             resume(resolution, config, now, changes, "ticket reopened", kind="reopened")
             if new.value in pausing:
@@ -476,7 +589,7 @@ async def status_changed(ticket: Ticket, old: Status, new: Status) -> None:
         if clock.id in changes.clocks:
             continue
         follow_status(clock, new, config, now, changes)
-    await changes.save()
+    await _finish(changes)
     if old == Status.SOLVED:
         # While solved, nothing retargets the met resolution clock: bring it up to the policy now.
         await apply_policy(ticket, config, now)
@@ -505,9 +618,9 @@ async def ticket_changed(ticket: Ticket, changed_fields: Iterable[str]) -> None:
 
 async def apply_policy(ticket: Ticket, config: SlaConfig, now: dt.datetime, facts: TicketFacts | None = None) -> None:
     """Retarget the ticket's open clocks to the policy that matches it now."""
-    policy = select_policy(config.policies, facts or await facts_of(ticket))
-    changes = ClockChanges()
+    policy = select_policy(config.policies, facts or await facts_of(ticket, config.policies))
+    changes = _changes()
     for clock in await open_clocks(ticket.id):
         target = policy.target(ticket.priority, clock.kind) if policy is not None else None
         await retarget(clock, policy, target, config, now, changes)
-    await changes.save()
+    await _finish(changes)

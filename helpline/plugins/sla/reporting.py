@@ -21,19 +21,18 @@ from typing import Any
 from helpline.core.db import connection, is_postgres
 from helpline.core.models import Ticket
 from helpline.plugins.sla.business_time import business_minutes_between
-from helpline.plugins.sla.models import SlaCalendar, SlaClock
-from helpline.plugins.sla.policies import calendar_from_rows
+from helpline.plugins.sla.clocks import load_config, ticket_clocks
 
 
 async def ticket_business_minutes(ticket: Ticket, start: dt.datetime, end: dt.datetime) -> float | None:
     """Business minutes between ``start`` and ``end`` on the calendar timing ``ticket`` (None: no calendar)."""
-    clock = await SlaClock.filter(ticket_id=ticket.id, calendar_id__isnull=False).order_by("-id").first()
-    if clock is None or clock.calendar_id is None:
+    timed = [clock for clock in await ticket_clocks(ticket.id) if clock.calendar_id is not None]
+    if not timed:
         return None
-    row = await SlaCalendar.get_or_none(id=clock.calendar_id)
-    if row is None:
+    calendar = (await load_config()).calendar(timed[-1].calendar_id)
+    if calendar is None:
         return None
-    return business_minutes_between(calendar_from_rows(row.timezone, row.intervals, row.holidays), start, end)
+    return business_minutes_between(calendar, start, end)
 
 
 @dataclasses.dataclass(frozen=True)
