@@ -357,7 +357,11 @@ class LiveConnection:
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
                 raise AssertionError(f"nothing arrived for operation {operation_id} within {within:.0f}s")
-            message = await self._receive(remaining)
+            try:
+                message = await self._receive(remaining)
+            except TimeoutError:
+                # One failure for "nothing came", whether the deadline passed here or in the read.
+                raise AssertionError(f"nothing arrived for operation {operation_id} within {within:.0f}s") from None
             if message.get("type") == "ping":
                 continue
             self._inbox.setdefault(str(message.get("id")), []).append(message)
