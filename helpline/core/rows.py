@@ -186,9 +186,9 @@ async def fetch_rows(
     rows. Prefetches are not run.
 
     The statement is compiled once per query shape. Building a select_related query with pypika
-    costs several times more than running it (about 1 ms for a ticket page with three joins), and
-    the joins and annotations are the same for every request: only the conditions, ordering and
-    limit vary. So the query is built *without* them (the cheap part, which also yields this
+    costs more than running it (measured 2.0 ms for a ticket page with three joins, 0.35 ms
+    without them, against 0.6 ms to run it), and the joins and annotations are the same for every
+    request: only the conditions, ordering and limit vary. So the query is built *without* them (the cheap part, which also yields this
     request's parameters), and that SQL text is the cache key: the same text means the same
     conditions in the same order, hence the same full statement with the parameters in the same
     places. The full statement is built the first time a key is seen and cached only if its
