@@ -14,9 +14,12 @@ services, which load the model they change. Use :func:`fetch_rows` for lists tha
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
+from tortoise.expressions import RawSQL, Subquery
+from tortoise.functions import Count
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
@@ -132,18 +135,105 @@ def _layout(model: type[Model], keys: Sequence[str], joins: Sequence[str]) -> ty
     return _row_class(model, own, relations)
 
 
-async def fetch_rows(queryset: QuerySet[Any], joins: Sequence[str] = ()) -> list[Row]:
-    """Run ``queryset`` (filters, ordering and limit as built) and return its rows as :class:`Row`\\ s.
+@dataclasses.dataclass
+class _Compiled:
+    """The full SQL of one query shape, how many leading parameters it repeats, and its row class."""
 
-    ``joins`` names foreign keys to join in, as ``select_related`` would: ``row.requester`` is then
-    a row of the user. One SQL statement, whatever the number of rows. Prefetches are not run.
-    """
-    query = queryset.select_related(*joins) if joins else queryset
+    sql: str
+    repeated: int = 0
+    row_class: type[Row] | None = None
+
+
+# Keyed by (model, joins, annotations, total or not, dialect, the plain query's SQL); bounded,
+# the oldest shapes go first.
+_compiled: dict[tuple[Any, ...], _Compiled] = {}
+MAX_COMPILED_SHAPES = 512
+TOTAL_COLUMN = "page_total"
+
+
+def _built_sql(queryset: QuerySet[Any]) -> tuple[str, list[Any]]:
+    """Tortoise's parameterized SQL for ``queryset`` (built on a clone: the caller's stays as it is)."""
+    query = queryset._clone()
     query._choose_db_if_not_chosen()
     query._make_query()
     sql, params = query.query.get_parameterized_sql()
-    _count, raw_rows = await query._db.execute_query(sql, params)
+    return sql, list(params)
+
+
+def _total_subquery(queryset: QuerySet[Any]) -> Subquery:
+    """``SELECT COUNT(*)`` of ``queryset`` without its ordering, limit and offset."""
+    unpaged = queryset._clone()
+    unpaged._limit = None
+    unpaged._offset = None
+    unpaged._orderings = []
+    return Subquery(unpaged.annotate(**{TOTAL_COLUMN: Count("id")}).values(TOTAL_COLUMN))
+
+
+async def fetch_rows(
+    queryset: QuerySet[Any],
+    joins: Sequence[str] = (),
+    annotations: Mapping[str, RawSQL] | None = None,
+    *,
+    with_total: bool = False,
+) -> list[Row]:
+    """Run ``queryset`` (filters, ordering and limit as built) and return its rows as :class:`Row`\\ s.
+
+    ``joins`` names foreign keys to join in, as ``select_related`` would: ``row.requester`` is then
+    a row of the user. ``annotations`` adds parameterless SQL columns (``row.<name>``). With
+    ``with_total``, every row also carries ``page_total``: how many rows the queryset matches
+    without its limit (a scalar subquery, which both databases evaluate once; a list's
+    ``totalCount`` then costs no statement of its own). One SQL statement, whatever the number of
+    rows. Prefetches are not run.
+
+    The statement is compiled once per query shape. Building a select_related query with pypika
+    costs more than running it (measured 2.0 ms for a ticket page with three joins, 0.35 ms
+    without them, against 0.6 ms to run it), and the joins and annotations are the same for every
+    request: only the conditions, ordering and limit vary. So the query is built *without* them (the cheap part, which also yields this
+    request's parameters), and that SQL text is the cache key: the same text means the same
+    conditions in the same order, hence the same full statement with the parameters in the same
+    places. The full statement is built the first time a key is seen and cached only if its
+    parameters are the plain query's, preceded (with ``with_total``) by the total's, which must be
+    the plain query's leading ones (the same conditions, without the limit); this is checked then.
+    Otherwise the full statement is built for every request, as before the cache.
+    (``COUNT(*) OVER ()`` was measured too: it makes both databases join every matching row before
+    the limit, 100 times slower on a 10,000-ticket list.)
+    """
+    extra: dict[str, Any] = dict(annotations or {})
+    plain_sql, params = _built_sql(queryset)
+    db = queryset._db or queryset._choose_db()
+    key = (
+        queryset.model,
+        tuple(joins),
+        tuple((name, annotation.sql) for name, annotation in extra.items()),
+        with_total,
+        db.capabilities.dialect,
+        plain_sql,
+    )
+    compiled = _compiled.get(key)
+    if compiled is None:
+        if with_total:
+            extra[TOTAL_COLUMN] = _total_subquery(queryset)
+        full = queryset.annotate(**extra) if extra else queryset
+        sql, full_params = _built_sql(full.select_related(*joins) if joins else full)
+        repeated = len(full_params) - len(params)
+        if repeated < 0 or full_params != params[:repeated] + params or (repeated and not with_total):
+            _count, raw_rows = await db.execute_query(sql, full_params)
+            return _as_rows(queryset.model, joins, raw_rows)
+        if len(_compiled) >= MAX_COMPILED_SHAPES:
+            del _compiled[next(iter(_compiled))]
+        compiled = _compiled[key] = _Compiled(sql, repeated)
+    repeated = compiled.repeated
+    _count, raw_rows = await db.execute_query(compiled.sql, params[:repeated] + params if repeated else params)
     if not raw_rows:
         return []
-    row_class = _layout(queryset.model, list(raw_rows[0].keys()), joins)
+    if compiled.row_class is None:
+        compiled.row_class = _layout(queryset.model, list(raw_rows[0].keys()), joins)
+    row_class = compiled.row_class
+    return [row_class(values) for values in raw_rows]
+
+
+def _as_rows(model: type[Model], joins: Sequence[str], raw_rows: Sequence[Any]) -> list[Row]:
+    if not raw_rows:
+        return []
+    row_class = _layout(model, list(raw_rows[0].keys()), joins)
     return [row_class(values) for values in raw_rows]

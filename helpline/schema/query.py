@@ -20,7 +20,7 @@ from helpline.core.ticket_queries import TicketFilter, TicketOrderField, filtere
 from helpline.schema.context import runtime_of, viewer_of
 from helpline.schema.ids import decode_id
 from helpline.schema.inputs import filter_ids, filter_instant, filter_text
-from helpline.schema.pagination import connection, paginate
+from helpline.schema.pagination import connection, paginate, selects_total
 from helpline.schema.types import (
     ApiToken,
     Message,
@@ -132,6 +132,7 @@ class Query:
             descending=order.direction == OrderDirection.DESC,
             is_datetime=field in (TicketOrderField.CREATED_AT, TicketOrderField.UPDATED_AT),
             load=load_ticket_rows,
+            total_with_page=selects_total(info),
         )
         return connection(TicketConnection, TicketEdge, page)
 

@@ -32,11 +32,12 @@ def _tag_list() -> RawSQL:
     return RawSQL(f'(SELECT {aggregate} FROM "{table}" WHERE "{table}"."ticket_id" = "{Ticket._meta.db_table}"."id")')
 
 
-async def load_ticket_rows(queryset: QuerySet[Ticket]) -> list[Row]:
+async def load_ticket_rows(queryset: QuerySet[Ticket], *, with_total: bool = False) -> list[Row]:
     """The tickets of ``queryset`` (as filtered, ordered and limited) as rows with their relations
     and tags, in one SQL statement. Use it for every list of tickets that is only read, plugins'
-    included."""
-    rows = await fetch_rows(queryset.annotate(tag_list=_tag_list()), TICKET_JOINS)
+    included. ``with_total``: each row also carries ``page_total``, the number of tickets the
+    queryset matches without its limit (see :func:`~helpline.core.rows.fetch_rows`)."""
+    rows = await fetch_rows(queryset, TICKET_JOINS, {"tag_list": _tag_list()}, with_total=with_total)
     for row in rows:
         listed = row.tag_list  # type: ignore[attr-defined]
         row.tag_names = sorted(listed.split(" ")) if listed else []  # type: ignore[attr-defined]

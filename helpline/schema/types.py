@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -46,11 +47,23 @@ if TYPE_CHECKING:
     from helpline.schema.composed import Ticket
 
 TicketRef = Annotated["Ticket", strawberry.lazy("helpline.schema.composed")]
+ResolverT = TypeVar("ResolverT", bound=Callable[..., Any])
+
+
+def root_only(resolver: ResolverT) -> ResolverT:
+    """Mark a resolver that reads only its root object: no ``info``, no arguments, no awaiting of
+    its own, no field extensions. :func:`~helpline.schema.compose.compose_schema` hands such
+    resolvers to graphql-core directly: strawberry's wrapping of a resolver call (arguments,
+    extensions, ``info`` injection) costs several times the resolver itself, and fields like
+    ``id`` and ``tags`` are resolved for every row of every list."""
+    resolver.helpline_root_only = True  # type: ignore[attr-defined]
+    return resolver
 
 
 def global_id(type_name: str) -> Any:
     """The ``id`` field of a type whose rows are Tortoise models: the opaque global id of the row."""
 
+    @root_only
     def resolve(root: Any) -> strawberry.ID:
         return strawberry.ID(encode_id(type_name, root.id))
 
@@ -271,6 +284,7 @@ class TicketBase:
     id: strawberry.ID = global_id("Ticket")
 
     @strawberry.field
+    @root_only
     def tags(self) -> list[str]:
         return ticket_tags(self)  # type: ignore[no-any-return]
 

@@ -169,3 +169,79 @@ async def test_statement_count_does_not_grow_with_page_size(client: HelplineClie
         counts[size] = len(statements)
     assert counts[10] == counts[100], counts
     assert counts[10] <= 8, counts
+
+
+async def test_total_count_comes_with_a_first_page_and_on_its_own_after_a_cursor(
+    client: HelplineClient, admin: TestUser, seeded: dict[str, Any]
+) -> None:
+    spread = "fragment Counted on TicketConnection { totalCount } "
+    inline = "... on TicketConnection { totalCount } "
+    queries = {
+        "field": "query($f: TicketFilterInput) { tickets(first: 2, filter: $f) { totalCount nodes { number } } }",
+        "fragment": spread + "query($f: TicketFilterInput) { tickets(first: 2, filter: $f) { ...Counted } }",
+        "inline": "query($f: TicketFilterInput) { tickets(first: 2, filter: $f) { " + inline + "} }",
+    }
+    statements_of: dict[str, int] = {}
+    for name, query in queries.items():
+        for filter_, expected in (({}, 6), ({"tag": "odd"}, 3), ({"status": ["CLOSED"]}, 0)):
+            with count_statements() as statements:
+                data = await client.data(query, {"f": filter_}, admin.token)
+            assert data["tickets"]["totalCount"] == expected, (name, filter_)
+            statements_of[name] = len(statements)
+    without_total = "{ tickets(first: 2) { nodes { number } } }"
+    with count_statements() as statements:
+        await client.data(without_total, token=admin.token)
+    # The token lookup and the page: the count is a subquery of the page's statement.
+    assert statements_of == {"field": 2, "fragment": 2, "inline": 2} and len(statements) == 2
+    first = await listing(client, admin, first=4, filter={"priority": ["LOW", "HIGH"]})
+    later = await listing(
+        client, admin, first=4, filter={"priority": ["LOW", "HIGH"]}, after=first["edges"][1]["cursor"]
+    )
+    assert first["totalCount"] == later["totalCount"] == 4
+    assert numbers(later) == numbers(first)[2:]
+    assert [edge["cursor"] for edge in later["edges"]] == [edge["cursor"] for edge in first["edges"]][2:]
+    assert later["pageInfo"]["endCursor"] == first["pageInfo"]["endCursor"]
+
+
+async def test_lists_of_the_same_shape_answer_each_viewer_with_their_own_values(
+    client: HelplineClient, admin: TestUser
+) -> None:
+    """Statements are compiled once per shape and reused with each request's parameters: two
+    agents in one team each, and two customers, must each get exactly their own tickets."""
+    agents = [await client.make_user("agent", name=f"Agent {i}") for i in range(2)]
+    customers = [await client.make_user("customer", name=f"Customer {i}") for i in range(2)]
+    teams = []
+    for index, agent in enumerate(agents):
+        team = await client.data(
+            "mutation($n: String!) { createTeam(input: {name: $n}) { team { id } } }",
+            {"n": f"Team {index}"},
+            admin.token,
+        )
+        teams.append(team["createTeam"]["team"]["id"])
+        await client.data(
+            "mutation($t: ID!, $u: ID!) { addTeamMember(input: {teamId: $t, userId: $u}) { userErrors { code } } }",
+            {"t": teams[-1], "u": (await client.data("{ viewer { id } }", token=agent.token))["viewer"]["id"]},
+            admin.token,
+        )
+    customer_ids = [(await client.data("{ viewer { id } }", token=c.token))["viewer"]["id"] for c in customers]
+    for index in range(2):
+        for copy in range(index + 1):
+            await create(
+                client, admin, subject=f"team {index} #{copy}", requesterId=customer_ids[index], teamId=teams[index]
+            )
+    query = "{ tickets(first: 10) { totalCount nodes { subject } } }"
+    for _round in range(2):
+        for index, (agent, customer) in enumerate(zip(agents, customers, strict=True)):
+            expected = sorted(f"team {index} #{copy}" for copy in range(index + 1))
+            for viewer in (agent, customer):
+                data = (await client.data(query, token=viewer.token))["tickets"]
+                assert sorted(node["subject"] for node in data["nodes"]) == expected
+                assert data["totalCount"] == index + 1
+    # A membership change is seen by the very next request.
+    agent_id = (await client.data("{ viewer { id } }", token=agents[0].token))["viewer"]["id"]
+    await client.data(
+        "mutation($t: ID!, $u: ID!) { addTeamMember(input: {teamId: $t, userId: $u}) { userErrors { code } } }",
+        {"t": teams[1], "u": agent_id},
+        admin.token,
+    )
+    assert (await client.data(query, token=agents[0].token))["tickets"]["totalCount"] == 3
