@@ -13,7 +13,6 @@ from helpline.core.db import all_or_nothing, deferred, transaction
 from helpline.core.models import Team
 from helpline.testing import running_app
 
-
 NOW = dt.datetime(2026, 12, 3, tzinfo=dt.UTC)
 
 

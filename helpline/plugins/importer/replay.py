@@ -165,6 +165,7 @@ class Replay:
         batch_size: int = DEFAULT_BATCH_SIZE,
         on_skip: Callable[[SkippedRow], None] | None = None,
         progress: Progress | None = None,
+        all_or_nothing: bool = True,
     ) -> None:
         self.clock = FrozenClock()
         self.rt = dataclasses.replace(rt, clock=self.clock)
@@ -180,6 +181,7 @@ class Replay:
         self.open: dict[str, TicketState] = {}
         self.closed: dict[str, int] = {}  # closed tickets' keys -> last sequence committed before this run
         self.fresh = False  # nothing of this source imported before this run: no look-ups needed
+        self.all_or_nothing = all_or_nothing  # False: every batch row by row (slower; the tests' reference)
         self.careful = True  # False while a batch is tried all or nothing: refusals then abort it
         self.held_skips: list[SkippedRow] | None = None  # skips of a batch not committed yet
 
@@ -448,14 +450,18 @@ class Replay:
         snapshot = self._snapshot()
         self.held_skips = []
         try:
-            self.careful = False
-            try:
-                async with all_or_nothing():
-                    await self._replay_batch(rows)
-            except BatchRefused:
-                self._restore(snapshot)
-                snapshot = self._snapshot()
-                self.held_skips = []
+            refused = not self.all_or_nothing
+            if not refused:
+                self.careful = False
+                try:
+                    async with all_or_nothing():
+                        await self._replay_batch(rows)
+                except BatchRefused:
+                    refused = True
+                    self._restore(snapshot)
+                    snapshot = self._snapshot()
+                    self.held_skips = []
+            if refused:
                 self.careful = True
                 async with transaction():
                     await self._replay_batch(rows)

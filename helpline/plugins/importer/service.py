@@ -62,13 +62,18 @@ async def import_file(
     on_skip: Callable[[SkippedRow], None] | None = None,
     progress: Progress | None = None,
     run_size: int | None = None,
+    all_or_nothing: bool = True,
 ) -> ImportOutcome:
     """Import the file at ``path`` with ``mapping`` into the open database (see :mod:`.replay`).
 
     ``sla_policy`` creates the import's SLA policy set first when the SLA plugin is on.
+    ``all_or_nothing=False`` replays every batch row by row, each row its own savepoint: slower,
+    and the same result (the reference the tests compare the batched replay with).
     """
     viewer = await import_viewer(admin_email)
-    replay = Replay(rt, mapping, viewer, batch_size=batch_size, on_skip=on_skip, progress=progress)
+    replay = Replay(
+        rt, mapping, viewer, batch_size=batch_size, on_skip=on_skip, progress=progress, all_or_nothing=all_or_nothing
+    )
     sla_on = rt.plugins.pm.has_plugin("sla")
     created = False
     if sla_policy and sla_on:
