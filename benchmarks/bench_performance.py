@@ -10,7 +10,10 @@ episode each straight in SQL (the fold is not what is measured here), then times
 - ``month, 2 durations``: the same, with the percentiles of first response and full resolution
   only (what a GraphQL query selecting those two computes);
 - ``year by month x team``: the whole year split by month, grouped by team (every row is read);
-- ``3 years by day x team``: 2023-07-01..2026-06-30 split by day (1,096 intervals), by team.
+- ``3 years by day x team``: 2023-07-01..2026-06-30 split by day (1,096 intervals), by team;
+- with business minutes (as when the SLA plugin is on; the seed fills them), the month by team
+  with every duration in calendar and business minutes, side by side with the same report whose
+  query selects calendar minutes only (``business_durations=()``, what GraphQL asks for then).
 
 Each is run ``--repeat`` times; the best and the median are printed. Side by side in the same run,
 the backlog statement alone (what issue 5's DAY reports spent their time in): ours, and the
@@ -78,12 +81,13 @@ async def seed(size: int) -> None:
         "INSERT INTO performance_ticket (ticket_id, status, team_id, assignee_id, channel, priority, created_us, "
         "last_solved_us, first_solved_us, reopens, assignments, reassignments, agent_replies, one_touch, "
         "first_response_minutes, first_resolution_minutes, full_resolution_minutes, requester_wait_minutes, "
-        "agent_work_minutes, on_hold_minutes, last_event_id) "
+        "agent_work_minutes, on_hold_minutes, first_response_business, first_resolution_business, "
+        "full_resolution_business, requester_wait_business, agent_work_business, on_hold_business, last_event_id) "
         f"SELECT x, 'solved', 1 + {_random(TEAMS)}, {_random(AGENTS)}, 'web', 2, {created}, "
         f"{created} + r * 60000000, {created} + r * 60000000, {_random(4)} / 3, 1, 0, 1 + {_random(3)}, "
-        f"{'true' if is_postgres() else '1'}, {_random(600)} * 1.0, r * 1.0, r * 1.0, r * 0.5, r * 0.3, "
-        f"{_random(100)} * 1.0, 0 "
-        f"FROM (SELECT x, {_random(5000)} AS r FROM {series}) AS g"
+        f"{'true' if is_postgres() else '1'}, f * 1.0, r * 1.0, r * 1.0, r * 0.5, r * 0.3, "
+        f"{_random(100)} * 1.0, f * 0.3, r * 0.3, r * 0.3, r * 0.15, r * 0.1, 0, 0 "
+        f"FROM (SELECT x, {_random(5000)} AS r, {_random(600)} AS f FROM {series}) AS g"
     )
     await db.execute_script(
         "INSERT INTO performance_episode (ticket_id, seq, started_us, ended_us, first_response_minutes) "
@@ -158,6 +162,14 @@ async def measure(url: str, size: int, repeat: int, baseline_day_max: int) -> di
             "year": await timed("year by month x team", repeat, lambda: run_report(year, plugins)),
             "days": await timed("3 years by day x team", repeat, lambda: run_report(days, plugins)),
         }
+        business = dataclasses.replace(month, business_durations=())
+        for _round in range(2):  # alternating, so load changes hit both alike
+            results["month+business"] = await timed(
+                "month, calendar + business", repeat, lambda: Report(month).rows(with_business=True)
+            )
+            results["month calendar"] = await timed(
+                "month, calendar selected", repeat, lambda: Report(business).rows(with_business=True)
+            )
         print("    backlog statement alone, ours vs baseline (same data, same run):")
         for key, request in (("month", month), ("year", year), ("days", days)):
             if key == "month":  # the monthly report is ungrouped by interval: one end instant

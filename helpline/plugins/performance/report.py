@@ -95,6 +95,9 @@ class ReportRequest:
     :mod:`.access`, never by the caller's input). ``durations``: which durations (names from
     :data:`~.metrics.DURATIONS`) get a median and 90th percentile; ``None`` is all of them. Each one
     costs a sort of its population, so the GraphQL API asks only for those a query selects.
+    ``business_durations``: which of those also get business-minute figures (when a plugin
+    measures business minutes): another sort each; ``None`` is all of ``durations``. The GraphQL
+    API asks for them only when a query selects a business-minute field.
     """
 
     first: dt.date
@@ -105,6 +108,7 @@ class ReportRequest:
     filter: ReportFilter = ReportFilter()
     scope_assignee: int | None = None
     durations: tuple[str, ...] | None = None
+    business_durations: tuple[str, ...] | None = None
 
 
 @dataclasses.dataclass
@@ -230,7 +234,9 @@ class Report:
             raise BadInput(f"cannot group by {', '.join(unknown)} (choose from {', '.join(DIMENSIONS)})")
         if len(set(request.group_by)) != len(request.group_by):
             raise BadInput("each dimension may appear once in groupBy")
-        unknown = [name for name in request.durations or () if name not in DURATIONS]
+        unknown = [
+            name for name in (*(request.durations or ()), *(request.business_durations or ())) if name not in DURATIONS
+        ]
         if unknown:
             raise BadInput(f"unknown duration {', '.join(unknown)} (choose from {', '.join(DURATIONS)})")
         self.request = request
@@ -293,7 +299,7 @@ class Report:
         population = self._population_where(sql, time_column)
         counts = "".join(f", COUNT(v{number}) AS n{number}" for number, _column in metrics)
         ctes = [
-            f"p AS MATERIALIZED (SELECT {bucket_sql(time_column, self.slices)} AS k{self._select_dims()}"
+            f"p AS MATERIALIZED (SELECT {bucket_sql(time_column, self.slices, sql.postgres)} AS k{self._select_dims()}"
             f"{values} {population})",
             f"n AS (SELECT k{dims}, COUNT(*) AS total{counts}"
             + "".join(f", {aggregate}" for aggregate in aggregates)
@@ -381,9 +387,12 @@ class Report:
         self._metric_names.clear()
         by_population: dict[str, list[Metric]] = {"created_us": [], "last_solved_us": []}
         wanted = DURATIONS if self.request.durations is None else self.request.durations
+        business = wanted if self.request.business_durations is None else self.request.business_durations
         for name in (name for name in DURATIONS if name in wanted):
             time_column = "created_us" if name in CREATED_DURATIONS else "last_solved_us"
-            kinds = [("calendar", f"{name}_minutes")] + ([("business", f"{name}_business")] if with_business else [])
+            kinds = [("calendar", f"{name}_minutes")]
+            if with_business and name in business:
+                kinds.append(("business", f"{name}_business"))
             for kind, column in kinds:
                 number = len(self._metric_names)
                 self._metric_names[number] = (name, kind)
@@ -420,12 +429,8 @@ class Report:
         # An episode resolved before the first interval's end is in no backlog: for a report of one
         # interval, only the episodes open at its end are read (the ended_us index's short tail).
         first_end = int(self.slices[0].end_us)
-        start_key = (
-            f"CASE WHEN e.started_us < {period_start} THEN -1 ELSE {bucket_sql('e.started_us', self.slices)} END"
-        )
-        end_key = (
-            f"CASE WHEN e.ended_us >= {period_end} THEN {last_key} ELSE {bucket_sql('e.ended_us', self.slices)} END"
-        )
+        start_key = f"CASE WHEN e.started_us < {period_start} THEN -1 ELSE {bucket_sql('e.started_us', self.slices, sql.postgres)} END"
+        end_key = f"CASE WHEN e.ended_us >= {period_end} THEN {last_key} ELSE {bucket_sql('e.ended_us', self.slices, sql.postgres)} END"
         conditions = _conditions(sql, self.request, "t")
         joined = bool(self.dims or conditions)
         ticket = " JOIN performance_ticket t ON t.ticket_id = e.ticket_id" if joined else ""
@@ -469,7 +474,7 @@ class Report:
             return
         sql = _Sql()
         key = " || '|' || ".join(
-            [f"CAST({bucket_sql('last_solved_us', self.slices)} AS TEXT)"]
+            [f"CAST({bucket_sql('last_solved_us', self.slices, sql.postgres)} AS TEXT)"]
             + [f"COALESCE(CAST({column} AS TEXT), '')" for column in self.dims]
         )
         tickets = f"SELECT ticket_id, {key} AS row_key {self._population_where(sql, 'last_solved_us')}"

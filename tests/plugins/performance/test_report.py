@@ -20,7 +20,12 @@ from helpline.core.errors import BadInput
 from helpline.core.models import Team, Ticket
 from helpline.plugins.performance import report
 from helpline.plugins.performance.metrics import DURATIONS
-from helpline.plugins.performance.models import OPEN_END, PerformanceEpisode, PerformanceTicket
+from helpline.plugins.performance.models import (
+    OPEN_END,
+    SOLVED_DURATION_COLUMNS,
+    PerformanceEpisode,
+    PerformanceTicket,
+)
 from helpline.plugins.performance.periods import Interval
 from helpline.plugins.performance.report import ReportFilter, ReportRequest, run_report
 from helpline.plugins.performance.service import to_us
@@ -430,3 +435,23 @@ async def test_a_report_too_large_is_refused_before_it_is_built(
         await run_report(ReportRequest(first=dt.date(1970, 1, 1), last=dt.date(1970, 1, 1), group_by=("agent",)))
     (row,) = await run_report(ReportRequest(first=dt.date(1970, 1, 1), last=dt.date(1970, 1, 1)))
     assert (row.created, row.backlog) == (60, 60)
+
+
+async def test_business_minutes_are_ranked_only_when_a_query_selects_them(clock: FrozenClock) -> None:
+    async with running_app(plugins=["performance", "sla"], clock=clock) as client:
+        admin = await client.make_user("admin")
+        calendar_only = (
+            '{ teamPerformance(from: "2026-06-01", to: "2026-06-30") { firstResponse { count medianMinutes } } }'
+        )
+        with_business = """{ teamPerformance(from: "2026-06-01", to: "2026-06-30") {
+          firstResponse { medianMinutes } fullResolution { ...Business } } }
+        fragment Business on DurationStats { p90BusinessMinutes }"""
+        for document, business_columns in ((calendar_only, set()), (with_business, {"full_resolution_business"})):
+            with count_statements() as statements:
+                await client.data(document, token=admin.token)
+            report_sql = " ".join(statement for statement in statements if "performance_ticket" in statement)
+            assert "first_response_minutes" in report_sql
+            assert {name for name in SOLVED_DURATION_COLUMNS if name in report_sql} == (
+                {"full_resolution_minutes"} if business_columns else set()
+            ) | business_columns
+            assert "first_response_business" not in report_sql
