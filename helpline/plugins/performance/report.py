@@ -17,9 +17,9 @@ created tickets, then the solved ones: its counts and sums, and the percentiles 
 durations), then the backlog. Percentiles are exact and interpolated like PostgreSQL's
 ``percentile_cont`` (and ``statistics.quantiles(method="inclusive")``): each duration is ranked
 within its row by its own window (``ROW_NUMBER`` over the row's partition), and only the (at most
-four) ranked values each median and 90th percentile needs come back; the interpolation is done
-here. Only the durations the caller asks for are ranked (``ReportRequest.durations``): each costs
-a sort of its population.
+four) ranked values each median and 90th percentile needs come back, side by side in one record
+per row and duration; the interpolation is done here. Only the durations the caller asks for are
+ranked (``ReportRequest.durations``, ``business_durations``): each costs a sort of its population.
 
 Why it is shaped this way (profiled on 1,000,000 tickets, SQLite; benchmarks/README.md): ranking
 every duration in one window over their stacked populations sorted ~500,000 rows at once and
@@ -226,7 +226,19 @@ def _where(conditions: Iterable[str]) -> str:
 
 
 class Report:
-    """Runs one :class:`ReportRequest` (build it, then ``await report.rows()``)."""
+    """Runs one :class:`ReportRequest` (build it, then ``await report.rows()``).
+
+    Size bound: a report holds at most :data:`MAX_ROWS` (50,000) rows, a row being one interval x
+    one group with any figure (created, solved or a backlog). A larger one is refused with
+    BAD_USER_INPUT ("the report would have more than 50,000 rows ...") before its expensive part
+    runs: the created and solved statements rank no duration once they count more rows than that
+    (a constant condition in SQL), and the backlog's rows are counted before they are built. So
+    no request makes the server rank, build or send millions of rows (a DAY report over three
+    years grouped by agent and organization would); the work left is reading and grouping the
+    period's tickets, which the period bound (three years, :data:`.periods.MAX_DAYS`) limits.
+    Why 50,000: three years by day (1,096 intervals) for up to 45 groups, or a year by day for
+    every one of 130 agents, fits; a GraphQL response of that many rows with every field is tens of MB.
+    """
 
     def __init__(self, request: ReportRequest, manager: pluggy.PluginManager | None = None) -> None:
         unknown = [name for name in request.group_by if name not in DIMENSIONS]
@@ -309,21 +321,26 @@ class Report:
             same_row = " AND ".join(["n.k = p.k", *(f"n.g{index} IS p.g{index}" for index in range(len(self.dims)))])
             sizes = "".join(f", n.n{number}" for number, _column in metrics)
             ctes.append(f"pn AS MATERIALIZED (SELECT p.*{sizes} FROM p JOIN n ON {same_row})")
-        nothing = ", NULL AS v, NULL AS rn"
+        # Per percentile, the two ranks it interpolates between (the second may not exist).
+        ranks = {
+            f"{label}{offset}": f"(n - 1) * {numerator} / {denominator} + {offset}"
+            for label, (numerator, denominator) in PERCENTILES.items()
+            for offset in (1, 2)
+        }
+        nothing = "".join(f", NULL AS {column}" for column in ranks)
         # The size bound (MAX_ROWS): at most one count row past it comes back, and the windows (the
         # expensive part) run only within it: a constant condition, checked once before them.
         selects = [
-            f"SELECT -1 AS m, k{dims}{nothing}, total AS n"
+            f"SELECT -1 AS m, k{dims}, total AS n{nothing}"
             + "".join(f", {aggregate.rsplit(' AS ', 1)[1]}" for aggregate in aggregates)
             + f" FROM (SELECT * FROM n LIMIT {MAX_ROWS + 1}) AS c"
         ]
         within_bound = f"(SELECT COUNT(*) FROM n) <= {MAX_ROWS}"
         padding = "".join(f", NULL AS {aggregate.rsplit(' AS ', 1)[1]}" for aggregate in aggregates)
-        wanted = ", ".join(
-            f"(n - 1) * {numerator} / {denominator} + {offset}"
-            for numerator, denominator in PERCENTILES.values()
-            for offset in (1, 2)
-        )
+        # The ranked values a row needs come back as one record per row and duration (the four
+        # ranks side by side), not one per rank: a DAY report over years has ~100,000 of them,
+        # and turning records into Python objects cost more than the statements.
+        picks = ", ".join(f"MAX(CASE WHEN rn = {rank} THEN v END) AS {column}" for column, rank in ranks.items())
         # A report row's partition; without intervals every k is 0, and sorting by it is wasted.
         keys = ([] if len(self.slices) == 1 else ["k"]) + [f"g{index}" for index in range(len(self.dims))]
         partition = f"PARTITION BY {', '.join(keys)} " if keys else ""
@@ -335,31 +352,29 @@ class Report:
                 f"FROM {'p' if postgres else 'pn'} WHERE v{number} IS NOT NULL"
             )
             selects.append(
-                f"SELECT {number} AS m, k{dims}, v, rn, n{padding} FROM ({ranked}) AS r{number} "
-                f"WHERE {within_bound} AND rn IN ({wanted})"
+                f"SELECT {number} AS m, k{dims}, MAX(n) AS n, {picks}{padding} FROM ({ranked}) AS r{number} "
+                f"WHERE {within_bound} AND rn IN ({', '.join(ranks.values())}) GROUP BY k{dims}"
             )
         query = f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}"
-        picked: dict[tuple[Any, ...], dict[int, float]] = {}
-        sizes_of: dict[tuple[Any, ...], int] = {}
         records = (await connection().execute_query(query, sql.params))[1]
         self._check_size(sum(1 for record in records if int(record["m"]) < 0))
         for record in records:
             number = int(record["m"])
-            groups = self._groups(record, len(self.dims))
+            row = self._row(int(record["k"]), self._groups(record, len(self.dims)))
             if number < 0:
-                self._count_row(time_column, self._row(int(record["k"]), groups), record)
+                self._count_row(time_column, row, record)
                 continue
-            index = (number, int(record["k"]), *groups)
-            picked.setdefault(index, {})[int(record["rn"])] = float(record["v"])
-            sizes_of[index] = int(record["n"])
-        for index, ranked_values in picked.items():
-            number, key, *groups = index
             name, kind = self._metric_names[number]
-            n = sizes_of[index]
+            n = int(record["n"])
             stats = Stats(count=n)
             for label, (numerator, denominator) in PERCENTILES.items():
+                lower = (n - 1) * numerator // denominator + 1
+                ranked_values = {
+                    rank: float(value)
+                    for rank, value in ((lower, record[f"{label}1"]), (lower + 1, record[f"{label}2"]))
+                    if value is not None
+                }
                 setattr(stats, label, interpolate(ranked_values, n, numerator, denominator))
-            row = self._row(key, groups)
             (row.calendar if kind == "calendar" else row.business)[name] = stats
 
     @staticmethod
