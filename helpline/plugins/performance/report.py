@@ -17,9 +17,9 @@ created tickets, then the solved ones: its counts and sums, and the percentiles 
 durations), then the backlog. Percentiles are exact and interpolated like PostgreSQL's
 ``percentile_cont`` (and ``statistics.quantiles(method="inclusive")``): each duration is ranked
 within its row by its own window (``ROW_NUMBER`` over the row's partition), and only the (at most
-four) ranked values each median and 90th percentile needs come back; the interpolation is done
-here. Only the durations the caller asks for are ranked (``ReportRequest.durations``): each costs
-a sort of its population.
+four) ranked values each median and 90th percentile needs come back, side by side in one record
+per row and duration; the interpolation is done here. Only the durations the caller asks for are
+ranked (``ReportRequest.durations``, ``business_durations``): each costs a sort of its population.
 
 Why it is shaped this way (profiled on 1,000,000 tickets, SQLite; benchmarks/README.md): ranking
 every duration in one window over their stacked populations sorted ~500,000 rows at once and
@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -69,6 +70,8 @@ SOLVED_AGGREGATES = (
 SOLVED_COLUMNS = ("reopens", "one_touch", "agent_replies", "reassignments")  # what they sum
 Metric = tuple[int, str]  # (metric number in the statement, duration column)
 MAX_FILTER_VALUES = 500
+# The most rows (an interval x a group) a report may hold; see Report's docstring.
+MAX_ROWS = 50_000
 EXTRA_COLUMNS_HOOK = "helpline_performance_report_columns"
 
 
@@ -92,6 +95,9 @@ class ReportRequest:
     :mod:`.access`, never by the caller's input). ``durations``: which durations (names from
     :data:`~.metrics.DURATIONS`) get a median and 90th percentile; ``None`` is all of them. Each one
     costs a sort of its population, so the GraphQL API asks only for those a query selects.
+    ``business_durations``: which of those also get business-minute figures (when a plugin
+    measures business minutes): another sort each; ``None`` is all of ``durations``. The GraphQL
+    API asks for them only when a query selects a business-minute field.
     """
 
     first: dt.date
@@ -102,6 +108,7 @@ class ReportRequest:
     filter: ReportFilter = ReportFilter()
     scope_assignee: int | None = None
     durations: tuple[str, ...] | None = None
+    business_durations: tuple[str, ...] | None = None
 
 
 @dataclasses.dataclass
@@ -219,7 +226,19 @@ def _where(conditions: Iterable[str]) -> str:
 
 
 class Report:
-    """Runs one :class:`ReportRequest` (build it, then ``await report.rows()``)."""
+    """Runs one :class:`ReportRequest` (build it, then ``await report.rows()``).
+
+    Size bound: a report holds at most :data:`MAX_ROWS` (50,000) rows, a row being one interval x
+    one group with any figure (created, solved or a backlog). A larger one is refused with
+    BAD_USER_INPUT ("the report would have more than 50,000 rows ...") before its expensive part
+    runs: the created and solved statements rank no duration once they count more rows than that
+    (a constant condition in SQL), and the backlog's rows are counted before they are built. So
+    no request makes the server rank, build or send millions of rows (a DAY report over three
+    years grouped by agent and organization would); the work left is reading and grouping the
+    period's tickets, which the period bound (three years, :data:`.periods.MAX_DAYS`) limits.
+    Why 50,000: three years by day (1,096 intervals) for up to 45 groups, or a year by day for
+    every one of 130 agents, fits; a GraphQL response of that many rows with every field is tens of MB.
+    """
 
     def __init__(self, request: ReportRequest, manager: pluggy.PluginManager | None = None) -> None:
         unknown = [name for name in request.group_by if name not in DIMENSIONS]
@@ -227,7 +246,9 @@ class Report:
             raise BadInput(f"cannot group by {', '.join(unknown)} (choose from {', '.join(DIMENSIONS)})")
         if len(set(request.group_by)) != len(request.group_by):
             raise BadInput("each dimension may appear once in groupBy")
-        unknown = [name for name in request.durations or () if name not in DURATIONS]
+        unknown = [
+            name for name in (*(request.durations or ()), *(request.business_durations or ())) if name not in DURATIONS
+        ]
         if unknown:
             raise BadInput(f"unknown duration {', '.join(unknown)} (choose from {', '.join(DURATIONS)})")
         self.request = request
@@ -290,7 +311,7 @@ class Report:
         population = self._population_where(sql, time_column)
         counts = "".join(f", COUNT(v{number}) AS n{number}" for number, _column in metrics)
         ctes = [
-            f"p AS MATERIALIZED (SELECT {bucket_sql(time_column, self.slices)} AS k{self._select_dims()}"
+            f"p AS MATERIALIZED (SELECT {bucket_sql(time_column, self.slices, sql.postgres)} AS k{self._select_dims()}"
             f"{values} {population})",
             f"n AS (SELECT k{dims}, COUNT(*) AS total{counts}"
             + "".join(f", {aggregate}" for aggregate in aggregates)
@@ -300,18 +321,26 @@ class Report:
             same_row = " AND ".join(["n.k = p.k", *(f"n.g{index} IS p.g{index}" for index in range(len(self.dims)))])
             sizes = "".join(f", n.n{number}" for number, _column in metrics)
             ctes.append(f"pn AS MATERIALIZED (SELECT p.*{sizes} FROM p JOIN n ON {same_row})")
-        nothing = ", NULL AS v, NULL AS rn"
-        selects = [
-            f"SELECT -1 AS m, k{dims}{nothing}, total AS n"
-            + "".join(f", {aggregate.rsplit(' AS ', 1)[1]}" for aggregate in aggregates)
-            + " FROM n"
-        ]
-        padding = "".join(f", NULL AS {aggregate.rsplit(' AS ', 1)[1]}" for aggregate in aggregates)
-        wanted = ", ".join(
-            f"(n - 1) * {numerator} / {denominator} + {offset}"
-            for numerator, denominator in PERCENTILES.values()
+        # Per percentile, the two ranks it interpolates between (the second may not exist).
+        ranks = {
+            f"{label}{offset}": f"(n - 1) * {numerator} / {denominator} + {offset}"
+            for label, (numerator, denominator) in PERCENTILES.items()
             for offset in (1, 2)
-        )
+        }
+        nothing = "".join(f", NULL AS {column}" for column in ranks)
+        # The size bound (MAX_ROWS): at most one count row past it comes back, and the windows (the
+        # expensive part) run only within it: a constant condition, checked once before them.
+        selects = [
+            f"SELECT -1 AS m, k{dims}, total AS n{nothing}"
+            + "".join(f", {aggregate.rsplit(' AS ', 1)[1]}" for aggregate in aggregates)
+            + f" FROM (SELECT * FROM n LIMIT {MAX_ROWS + 1}) AS c"
+        ]
+        within_bound = f"(SELECT COUNT(*) FROM n) <= {MAX_ROWS}"
+        padding = "".join(f", NULL AS {aggregate.rsplit(' AS ', 1)[1]}" for aggregate in aggregates)
+        # The ranked values a row needs come back as one record per row and duration (the four
+        # ranks side by side), not one per rank: a DAY report over years has ~100,000 of them,
+        # and turning records into Python objects cost more than the statements.
+        picks = ", ".join(f"MAX(CASE WHEN rn = {rank} THEN v END) AS {column}" for column, rank in ranks.items())
         # A report row's partition; without intervals every k is 0, and sorting by it is wasted.
         keys = ([] if len(self.slices) == 1 else ["k"]) + [f"g{index}" for index in range(len(self.dims))]
         partition = f"PARTITION BY {', '.join(keys)} " if keys else ""
@@ -323,29 +352,39 @@ class Report:
                 f"FROM {'p' if postgres else 'pn'} WHERE v{number} IS NOT NULL"
             )
             selects.append(
-                f"SELECT {number} AS m, k{dims}, v, rn, n{padding} FROM ({ranked}) AS r{number} WHERE rn IN ({wanted})"
+                f"SELECT {number} AS m, k{dims}, MAX(n) AS n, {picks}{padding} FROM ({ranked}) AS r{number} "
+                f"WHERE {within_bound} AND rn IN ({', '.join(ranks.values())}) GROUP BY k{dims}"
             )
         query = f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}"
-        picked: dict[tuple[Any, ...], dict[int, float]] = {}
-        sizes_of: dict[tuple[Any, ...], int] = {}
-        for record in (await connection().execute_query(query, sql.params))[1]:
+        records = (await connection().execute_query(query, sql.params))[1]
+        self._check_size(sum(1 for record in records if int(record["m"]) < 0))
+        for record in records:
             number = int(record["m"])
-            groups = self._groups(record, len(self.dims))
+            row = self._row(int(record["k"]), self._groups(record, len(self.dims)))
             if number < 0:
-                self._count_row(time_column, self._row(int(record["k"]), groups), record)
+                self._count_row(time_column, row, record)
                 continue
-            index = (number, int(record["k"]), *groups)
-            picked.setdefault(index, {})[int(record["rn"])] = float(record["v"])
-            sizes_of[index] = int(record["n"])
-        for index, ranked_values in picked.items():
-            number, key, *groups = index
             name, kind = self._metric_names[number]
-            n = sizes_of[index]
+            n = int(record["n"])
             stats = Stats(count=n)
             for label, (numerator, denominator) in PERCENTILES.items():
+                lower = (n - 1) * numerator // denominator + 1
+                ranked_values = {
+                    rank: float(value)
+                    for rank, value in ((lower, record[f"{label}1"]), (lower + 1, record[f"{label}2"]))
+                    if value is not None
+                }
                 setattr(stats, label, interpolate(ranked_values, n, numerator, denominator))
-            row = self._row(key, groups)
             (row.calendar if kind == "calendar" else row.business)[name] = stats
+
+    @staticmethod
+    def _check_size(rows: int) -> None:
+        """BAD_USER_INPUT when the report would hold more than :data:`MAX_ROWS` rows."""
+        if rows > MAX_ROWS:
+            raise BadInput(
+                f"the report would have more than {MAX_ROWS:,} rows (intervals x groups): choose a shorter "
+                "period, a longer interval, fewer groupBy dimensions or a filter"
+            )
 
     @staticmethod
     def _count_row(time_column: str, row: ReportRow, record: Any) -> None:
@@ -363,9 +402,12 @@ class Report:
         self._metric_names.clear()
         by_population: dict[str, list[Metric]] = {"created_us": [], "last_solved_us": []}
         wanted = DURATIONS if self.request.durations is None else self.request.durations
+        business = wanted if self.request.business_durations is None else self.request.business_durations
         for name in (name for name in DURATIONS if name in wanted):
             time_column = "created_us" if name in CREATED_DURATIONS else "last_solved_us"
-            kinds = [("calendar", f"{name}_minutes")] + ([("business", f"{name}_business")] if with_business else [])
+            kinds = [("calendar", f"{name}_minutes")]
+            if with_business and name in business:
+                kinds.append(("business", f"{name}_business"))
             for kind, column in kinds:
                 number = len(self._metric_names)
                 self._metric_names[number] = (name, kind)
@@ -374,18 +416,68 @@ class Report:
         await self._population("last_solved_us", SOLVED_COLUMNS, SOLVED_AGGREGATES, by_population["last_solved_us"])
 
     async def _backlog(self) -> None:
+        """The backlog at the end of each interval, per group: one statement, O(episodes + intervals).
+
+        An episode is in the backlog at instant T when it started before T and had not ended by T
+        (``started_us < T <= ended_us``). Joining every interval end with every episode open then
+        (what this replaced) costs intervals x episodes: a minute for a DAY report over three
+        years of 100,000 tickets. Here each episode gets the key of the interval it starts in
+        (``s``; -1 before the period) and of the one it ends in (``f``; past the last one if it
+        is still open at the period's end); it is in the backlog at the end of intervals
+        ``s..f-1``. So it counts +1 at ``s`` and -1 at ``f``, and the backlog at the end of
+        interval k is the running sum of those deltas up to k, per group
+        (``SUM(...) OVER (PARTITION BY group ORDER BY k)``).
+
+        Read: the episodes that end after the first interval's end and start before the
+        period's end (an index range on ``ended_us``: for a report of one interval, just the
+        episodes open at its end). Only those crossing an interval end (``s < f``) are joined to
+        their ticket (for its dimensions and the filter) and grouped: an episode opened and
+        resolved within one interval is in no backlog (for MONTH, most of them). The sum comes
+        back only for the intervals where a group's backlog changes; the intervals in between
+        keep the one before, filled in here. Before building those rows their number is checked
+        against :data:`MAX_ROWS`. An episode whose end precedes its start (the fold never writes
+        one) counts nowhere, as by the definition.
+        """
         sql = _Sql()
-        ends = ", ".join(f"({bucket.key}, {int(bucket.end_us)})" for bucket in self.slices)
-        conditions = ["e.started_us < b.e", "e.ended_us >= b.e", *_conditions(sql, self.request, "t")]
-        query = (
-            f"WITH b(k, e) AS (VALUES {ends}) "
-            f"SELECT b.k AS k{self._select_dims('t')}, COUNT(*) AS backlog FROM b "
-            "JOIN performance_episode e ON e.started_us < b.e AND e.ended_us >= b.e "
-            "JOIN performance_ticket t ON t.ticket_id = e.ticket_id "
-            f"WHERE {_where(conditions)} GROUP BY b.k{self._group_dims()}"
+        last_key = len(self.slices)  # the end key of an episode still open at the period's end
+        period_start, period_end = int(self.slices[0].start_us), int(self.slices[-1].end_us)
+        # An episode resolved before the first interval's end is in no backlog: for a report of one
+        # interval, only the episodes open at its end are read (the ended_us index's short tail).
+        first_end = int(self.slices[0].end_us)
+        start_key = f"CASE WHEN e.started_us < {period_start} THEN -1 ELSE {bucket_sql('e.started_us', self.slices, sql.postgres)} END"
+        end_key = f"CASE WHEN e.ended_us >= {period_end} THEN {last_key} ELSE {bucket_sql('e.ended_us', self.slices, sql.postgres)} END"
+        conditions = _conditions(sql, self.request, "t")
+        joined = bool(self.dims or conditions)
+        ticket = " JOIN performance_ticket t ON t.ticket_id = e.ticket_id" if joined else ""
+        dims = self._group_dims()
+        crossing = (
+            f"SELECT {start_key} AS s, {end_key} AS f{self._select_dims('t')} "
+            f"FROM performance_episode e{ticket} "
+            f"WHERE {_where([f'e.ended_us >= {first_end}', f'e.started_us < {period_end}', *conditions])}"
         )
+        partition = f"PARTITION BY {dims.lstrip(', ')} " if self.dims else ""
+        query = (
+            f"WITH x AS MATERIALIZED (SELECT * FROM ({crossing}) AS c WHERE s < f), "
+            f"d AS (SELECT s AS k{dims}, COUNT(*) AS delta FROM x GROUP BY s{dims} "
+            f"UNION ALL SELECT f AS k{dims}, -COUNT(*) AS delta FROM x WHERE f < {last_key} GROUP BY f{dims}) "
+            f"SELECT k{dims}, SUM(SUM(delta)) OVER ({partition}ORDER BY k) AS backlog FROM d GROUP BY k{dims}"
+        )
+        changes: dict[tuple[Any, ...], list[tuple[int, int]]] = {}
         for record in (await connection().execute_query(query, sql.params))[1]:
-            self._row(int(record["k"]), self._groups(record, len(self.dims))).backlog = int(record["backlog"])
+            groups = tuple(self._groups(record, len(self.dims)))
+            changes.setdefault(groups, []).append((int(record["k"]), int(record["backlog"])))
+        # Each group's backlog holds from an interval where it changes until the next change.
+        stretches: list[tuple[tuple[Any, ...], int, int, int]] = []  # (groups, first key, end key, backlog)
+        for groups, steps in changes.items():
+            steps.sort()
+            for (key, backlog), (following, _next) in itertools.pairwise([*steps, (last_key, 0)]):
+                if backlog > 0 and following > max(key, 0):
+                    stretches.append((groups, max(key, 0), following, backlog))
+        self._check_size(sum(end - first for _groups, first, end, _backlog in stretches))  # before building them
+        for groups, first, end, backlog in stretches:
+            for key in range(first, end):
+                self._row(key, list(groups)).backlog = backlog
+        self._check_size(len(self._rows))
 
     async def _extra_columns(self) -> None:
         if self.manager is None or not hasattr(self.manager.hook, EXTRA_COLUMNS_HOOK):
@@ -397,7 +489,7 @@ class Report:
             return
         sql = _Sql()
         key = " || '|' || ".join(
-            [f"CAST({bucket_sql('last_solved_us', self.slices)} AS TEXT)"]
+            [f"CAST({bucket_sql('last_solved_us', self.slices, sql.postgres)} AS TEXT)"]
             + [f"COALESCE(CAST({column} AS TEXT), '')" for column in self.dims]
         )
         tickets = f"SELECT ticket_id, {key} AS row_key {self._population_where(sql, 'last_solved_us')}"
@@ -417,6 +509,7 @@ class Report:
         if with_business is None:
             with_business = has_business_minutes(self.manager)
         await self._populations(with_business)
+        self._check_size(len(self._rows))
         await self._backlog()
         await self._extra_columns()
         return [self._rows[index] for index in sorted(self._rows, key=_sort_key)]

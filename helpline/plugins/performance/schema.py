@@ -211,18 +211,21 @@ def _filter(chosen: PerformanceFilter | None) -> ReportFilter:
 DURATION_FIELDS = {to_camel_case(name): name for name in DURATIONS}
 
 
-def _field_names(selections: list[Selection], under: str | None) -> set[str]:
-    """Names of the fields selected (through fragments too) directly, or inside field ``under``."""
+def _field_names(selections: list[Selection], path: tuple[str, ...]) -> set[str]:
+    """Names of the fields selected (through fragments too) inside the fields along ``path``."""
     names: set[str] = set()
     for selection in selections:
         if isinstance(selection, SelectedField):
-            if under is None:
+            if not path:
                 names.add(selection.name)
-            elif selection.name == under:
-                names |= _field_names(selection.selections, None)
+            elif selection.name == path[0]:
+                names |= _field_names(selection.selections, path[1:])
         else:  # a fragment spread or an inline fragment: its fields count as selected here
-            names |= _field_names(selection.selections, under)
+            names |= _field_names(selection.selections, path)
     return names
+
+
+BUSINESS_FIELDS = {"medianBusinessMinutes", "p90BusinessMinutes"}
 
 
 def selected_durations(info: Info, under: str | None = None) -> tuple[str, ...]:
@@ -232,8 +235,24 @@ def selected_durations(info: Info, under: str | None = None) -> tuple[str, ...]:
     those a query shows. A field skipped by ``@skip``/``@include`` still counts (computed anyway).
     """
     selections: list[Selection] = [child for field in info.selected_fields for child in field.selections]
-    names = _field_names(selections, under)
+    names = _field_names(selections, (under,) if under else ())
     return tuple(duration for field, duration in DURATION_FIELDS.items() if field in names)
+
+
+def selected_business_durations(info: Info, under: str | None = None) -> tuple[str, ...]:
+    """The durations whose business-minute figures the query selects (each another sort).
+
+    Calendar figures of a selected duration are always computed (``count`` comes with them);
+    business minutes (SLA calendars) only when ``medianBusinessMinutes`` or ``p90BusinessMinutes``
+    is selected: with the SLA plugin on, a query showing calendar minutes ranks half as much.
+    """
+    selections: list[Selection] = [child for field in info.selected_fields for child in field.selections]
+    prefix = (under,) if under else ()
+    return tuple(
+        duration
+        for field, duration in DURATION_FIELDS.items()
+        if _field_names(selections, (*prefix, field)) & BUSINESS_FIELDS
+    )
 
 
 async def _report(
@@ -245,6 +264,7 @@ async def _report(
     interval: Interval | None,
     chosen: ReportFilter,
     durations: tuple[str, ...] | None = None,
+    business_durations: tuple[str, ...] | None = None,
 ) -> list[ReportRow]:
     scope = access.scope_for(viewer_of(info))
     request = ReportRequest(
@@ -256,6 +276,7 @@ async def _report(
         filter=chosen,
         scope_assignee=scope,
         durations=durations,
+        business_durations=business_durations,
     )
     return await run_report(request, runtime_of(info).plugins)
 
@@ -298,7 +319,8 @@ class PerformanceQuery:
     ) -> PerformanceReport:
         dimensions = list(group_by or [])
         durations = selected_durations(info, under="rows")
-        rows = await _report(info, from_, to, timezone, dimensions, interval, _filter(filter), durations)
+        business = selected_business_durations(info, under="rows")
+        rows = await _report(info, from_, to, timezone, dimensions, interval, _filter(filter), durations, business)
         return PerformanceReport(
             timezone=timezone, interval=interval, group_by=dimensions, rows=await _graphql_rows(rows)
         )
@@ -314,8 +336,10 @@ class PerformanceQuery:
         interval: PerformanceInterval | None = None,  # type: ignore[valid-type]
     ) -> list[PerformanceRow]:
         chosen = ReportFilter(agent_ids=_ids(agent_ids, "User", "agentIds"))
-        durations = selected_durations(info)
-        rows = await _report(info, from_, to, timezone, [PerformanceDimension.AGENT], interval, chosen, durations)
+        durations, business = selected_durations(info), selected_business_durations(info)
+        rows = await _report(
+            info, from_, to, timezone, [PerformanceDimension.AGENT], interval, chosen, durations, business
+        )
         return await _graphql_rows(rows)
 
     @strawberry.field(description="Per-team figures (agents: over their own tickets only).")
@@ -329,8 +353,10 @@ class PerformanceQuery:
         interval: PerformanceInterval | None = None,  # type: ignore[valid-type]
     ) -> list[PerformanceRow]:
         chosen = ReportFilter(team_ids=_ids(team_ids, "Team", "teamIds"))
-        durations = selected_durations(info)
-        rows = await _report(info, from_, to, timezone, [PerformanceDimension.TEAM], interval, chosen, durations)
+        durations, business = selected_durations(info), selected_business_durations(info)
+        rows = await _report(
+            info, from_, to, timezone, [PerformanceDimension.TEAM], interval, chosen, durations, business
+        )
         return await _graphql_rows(rows)
 
     @strawberry.field(description="Agents ranked by a metric over a period (agents: their own entry only).")
@@ -350,7 +376,7 @@ class PerformanceQuery:
             LeaderboardMetric.FULL_RESOLUTION_MEDIAN: ("full_resolution",),
         }.get(metric, ())
         everyone = await _report(
-            info, from_, to, timezone, [PerformanceDimension.AGENT], None, ReportFilter(), durations
+            info, from_, to, timezone, [PerformanceDimension.AGENT], None, ReportFilter(), durations, ()
         )
         rows = [row for row in everyone if row.group.get("agent") is not None]
         # Higher is better for counts and rates, lower for times; agents without a value come last.

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import random
 import statistics
 from collections.abc import AsyncIterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,10 +18,16 @@ from helpline.core.clock import FrozenClock
 from helpline.core.enums import Status
 from helpline.core.errors import BadInput
 from helpline.core.models import Team, Ticket
+from helpline.plugins.performance import report
 from helpline.plugins.performance.metrics import DURATIONS
-from helpline.plugins.performance.models import PerformanceEpisode, PerformanceTicket
+from helpline.plugins.performance.models import (
+    OPEN_END,
+    SOLVED_DURATION_COLUMNS,
+    PerformanceEpisode,
+    PerformanceTicket,
+)
 from helpline.plugins.performance.periods import Interval
-from helpline.plugins.performance.report import ReportRequest, run_report
+from helpline.plugins.performance.report import ReportFilter, ReportRequest, run_report
 from helpline.plugins.performance.service import to_us
 from helpline.schema.ids import encode_id
 from helpline.testing import HelplineClient, TestUser, count_statements, running_app
@@ -302,3 +310,148 @@ async def test_a_report_computes_only_the_durations_asked_for(
     report_sql = " ".join(statement for statement in statements if "performance_ticket" in statement)
     assert "first_response_minutes" in report_sql and "full_resolution_minutes" in report_sql
     assert "agent_work_minutes" not in report_sql and "on_hold_minutes" not in report_sql
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+FIRST_DAY, LAST_DAY = dt.date(2026, 2, 20), dt.date(2026, 4, 10)  # across the 8 March clock change
+
+
+def local_midnight(day: dt.date) -> dt.datetime:
+    """Midnight starting ``day`` in New York, as a UTC instant (the reference's own boundaries)."""
+    return dt.datetime.combine(day, dt.time(0), tzinfo=NEW_YORK).astimezone(dt.UTC)
+
+
+def reference_starts(interval: Interval) -> list[dt.date]:
+    """The local days each interval of the period starts on, computed plainly."""
+    days = [FIRST_DAY + dt.timedelta(days=offset) for offset in range((LAST_DAY - FIRST_DAY).days + 1)]
+    if interval == Interval.DAY:
+        return days
+    if interval == Interval.WEEK:
+        return [day for day in days if day == FIRST_DAY or day.weekday() == 0]
+    return [day for day in days if day == FIRST_DAY or day.day == 1]
+
+
+def instant(rng: random.Random) -> dt.datetime:
+    """A moment from a month before the period to ten days after it, often exactly a local midnight."""
+    day = FIRST_DAY + dt.timedelta(days=rng.randint(-30, (LAST_DAY - FIRST_DAY).days + 10))
+    if rng.random() < 0.3:
+        return local_midnight(day)
+    return local_midnight(day) + dt.timedelta(minutes=rng.randint(0, 24 * 60 - 1))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_backlog_matches_a_reference_at_every_interval(
+    bare_tickets: tuple[HelplineClient, list[int], list[int]], seed: int
+) -> None:
+    _client, ids, team_ids = bare_tickets
+    rng = random.Random(seed)
+    teams: list[int | None] = [*team_ids, None]
+    tickets: list[PerformanceTicket] = []
+    spans: list[tuple[int | None, int, int]] = []  # (team, started_us, ended_us) of every episode
+    episodes: list[PerformanceEpisode] = []
+    for ticket_id in ids[:200]:
+        team = rng.choice(teams)
+        # One to three episodes (a reopened ticket has several), each starting at or after the last
+        # one ended; the last may still be open; some are resolved in the instant they start.
+        moments = sorted(instant(rng) for _ in range(rng.choice([2, 2, 4, 6])))
+        bounds = [to_us(moment) for moment in moments]
+        if rng.random() < 0.3:
+            bounds[-1] = OPEN_END
+        if rng.random() < 0.05:
+            bounds[1] = bounds[0]
+        for seq, (started, ended) in enumerate(zip(bounds[::2], bounds[1::2], strict=True)):
+            episodes.append(PerformanceEpisode(ticket_id=ticket_id, seq=seq, started_us=started, ended_us=ended))
+            spans.append((team, started, ended))
+        tickets.append(
+            PerformanceTicket(
+                ticket_id=ticket_id, status="open", team_id=team, channel="web", priority=2, created_us=bounds[0]
+            )
+        )
+    await PerformanceTicket.bulk_create(tickets)
+    await PerformanceEpisode.bulk_create(episodes)
+
+    for interval in Interval:
+        starts = reference_starts(interval)
+        ends = [to_us(local_midnight(day)) for day in [*starts[1:], LAST_DAY + dt.timedelta(days=1)]]
+        period = {"first": FIRST_DAY, "last": LAST_DAY, "timezone": "America/New_York", "interval": interval}
+        by_team = await run_report(ReportRequest(**period, group_by=("team",)))  # type: ignore[arg-type]
+        everyone = await run_report(ReportRequest(**period))  # type: ignore[arg-type]
+        # A filter without grouping: the statement joins the tickets but groups nothing.
+        some = await run_report(ReportRequest(**period, filter=ReportFilter(team_ids=(team_ids[0],))))  # type: ignore[arg-type]
+        got = {(row.period_start, row.group["team"]): row.backlog for row in by_team}
+        for start, end in zip(starts, ends, strict=True):
+            open_then = [team for team, started, ended in spans if started < end <= ended]
+            for team in teams:
+                assert got.get((start, team), 0) == open_then.count(team), (interval, start, team)
+            total = {row.period_start: row.backlog for row in everyone}.get(start, 0)
+            assert total == len(open_then), (interval, start)
+            assert {row.period_start: row.backlog for row in some}.get(start, 0) == open_then.count(team_ids[0])
+        assert {(row.period_start, row.group["team"]) for row in by_team if row.backlog} == {
+            key for key, backlog in got.items() if backlog
+        }
+
+
+async def test_a_report_too_large_is_refused_before_it_is_built(
+    client: HelplineClient, admin: TestUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+    requester = await client.make_user("customer")
+    await Ticket.bulk_create(
+        [
+            Ticket(number=index, subject="s", requester_id=requester.id, created_at=now, updated_at=now)
+            for index in range(60)
+        ]
+    )
+    ids = list(await Ticket.all().order_by("id").values_list("id", flat=True))
+    # 60 agents, each with one ticket open since before the period: a backlog on every day of three
+    # years, 60 x 1,099 rows (more than MAX_ROWS), though nothing was created or solved.
+    await PerformanceTicket.bulk_create(
+        [
+            PerformanceTicket(
+                ticket_id=ticket_id, status="open", assignee_id=agent, channel="web", priority=2, created_us=0
+            )
+            for agent, ticket_id in enumerate(ids)
+        ]
+    )
+    await PerformanceEpisode.bulk_create(
+        [PerformanceEpisode(ticket_id=ticket_id, seq=0, started_us=0, ended_us=OPEN_END) for ticket_id in ids]
+    )
+    query = """query($groupBy: [PerformanceDimension!], $interval: PerformanceInterval) {
+      performanceReport(from: "2024-01-01", to: "2027-01-03", groupBy: $groupBy, interval: $interval) {
+        rows { backlog } } }"""
+    body = await client.post(query, {"groupBy": ["AGENT"], "interval": "DAY"}, token=admin.token)
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert f"more than {report.MAX_ROWS:,} rows" in body["errors"][0]["message"]
+    # Ungrouped, the same three years by day fit: one row a day.
+    rows = (await client.data(query, {"groupBy": [], "interval": "DAY"}, token=admin.token))["performanceReport"][
+        "rows"
+    ]
+    assert len(rows) == 1099 and {row["backlog"] for row in rows} == {60}
+
+    # The created and solved counts are bounded too, before any percentile is ranked.
+    monkeypatch.setattr(report, "MAX_ROWS", 30)
+    with pytest.raises(BadInput, match="more than 30 rows"):
+        await run_report(ReportRequest(first=dt.date(1970, 1, 1), last=dt.date(1970, 1, 1), group_by=("agent",)))
+    (row,) = await run_report(ReportRequest(first=dt.date(1970, 1, 1), last=dt.date(1970, 1, 1)))
+    assert (row.created, row.backlog) == (60, 60)
+
+
+async def test_business_minutes_are_ranked_only_when_a_query_selects_them(clock: FrozenClock) -> None:
+    async with running_app(plugins=["performance", "sla"], clock=clock) as client:
+        admin = await client.make_user("admin")
+        calendar_only = (
+            '{ teamPerformance(from: "2026-06-01", to: "2026-06-30") { firstResponse { count medianMinutes } } }'
+        )
+        with_business = """{ teamPerformance(from: "2026-06-01", to: "2026-06-30") {
+          firstResponse { medianMinutes } fullResolution { ...Business } } }
+        fragment Business on DurationStats { p90BusinessMinutes }"""
+        for document, business_columns in ((calendar_only, set()), (with_business, {"full_resolution_business"})):
+            with count_statements() as statements:
+                await client.data(document, token=admin.token)
+            report_sql = " ".join(statement for statement in statements if "performance_ticket" in statement)
+            assert "first_response_minutes" in report_sql
+            assert {name for name in SOLVED_DURATION_COLUMNS if name in report_sql} == (
+                {"full_resolution_minutes"} if business_columns else set()
+            ) | business_columns
+            assert "first_response_business" not in report_sql
