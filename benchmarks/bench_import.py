@@ -19,6 +19,7 @@ import asyncio
 import collections
 import contextlib
 import cProfile
+import itertools
 import json
 import os
 import pstats
@@ -80,12 +81,16 @@ async def run_one(url: str, path: Path, batch_size: int, profile: bool) -> dict[
 
         await bootstrap_admin(runtime, "admin@example.com", "Admin", only_if_empty=True)
         marks: set[int] = set()
+        clock: list[float] = []  # when each tenth was reached: the rate per tenth shows growth with size
+        rows_in_all = [0]
 
         def progress(done: int, total: int) -> None:
+            rows_in_all[0] = total
             tenth = done * 10 // max(total, 1)
             if tenth not in marks:
                 marks.add(tenth)
                 memory.append(round(peak_mb(), 1))
+                clock.append(time.perf_counter())
 
         profiler = cProfile.Profile() if profile else None
         started = time.perf_counter()
@@ -117,6 +122,9 @@ async def run_one(url: str, path: Path, batch_size: int, profile: bool) -> dict[
         "updates_per_second": round(report.rows / seconds),
         "peak_memory_mb": round(peak_mb(), 1),
         "memory_by_tenth_mb": memory,
+        "updates_per_second_by_tenth": [
+            round(rows_in_all[0] / 10 / (later - earlier)) for earlier, later in itertools.pairwise(clock)
+        ],
         "database_mb": round(size / 1e6, 1),
         "sla_agreement": None if outcome.agreement is None else round(outcome.agreement.rate or 0, 3),
     }
