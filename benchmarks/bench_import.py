@@ -4,7 +4,9 @@ For each database (an SQLite file, and PostgreSQL when ``--postgres URL`` is giv
 fresh database, an admin, and runs the same code as ``helpline import servicenow-log``; it prints
 updates per second (source rows replayed), the peak memory of the process (``ru_maxrss``), the
 database size, and the memory after each tenth of the log (flat = streaming works).
-``--profile`` prints where the time goes (cProfile, top functions by cumulative and own time).
+``--profile`` prints where the time goes (cProfile, top functions by cumulative and own time, and
+the most frequent SQL statement shapes). ``--compare`` also runs each database row by row (each
+row its own savepoint, the plugins' work written per row): the baseline for the batched replay.
 
     .venv/bin/python benchmarks/bench_import.py --postgres postgres://postgres@127.0.0.1:5432/test
     .venv/bin/python benchmarks/bench_import.py --path helpline/plugins/importer/data/servicenow_sample.csv.gz --profile
@@ -69,7 +71,7 @@ async def database_bytes(url: str) -> int:
     return int(rows[0]["size"])
 
 
-async def run_one(url: str, path: Path, batch_size: int, profile: bool) -> dict[str, object]:
+async def run_one(url: str, path: Path, batch_size: int, profile: bool, row_by_row: bool) -> dict[str, object]:
     """Import ``path`` into a fresh database at ``url``; return the figures."""
     plugins = load_plugins(list(BUILTIN_PLUGINS))
     settings = Settings(database_url=url)
@@ -98,7 +100,14 @@ async def run_one(url: str, path: Path, batch_size: int, profile: bool) -> dict[
             profiler.enable()
         # Statements are only collected when profiling: the list would distort the peak memory.
         with count_statements() if profile else contextlib.nullcontext([]) as statements:
-            outcome = await import_file(runtime, path, servicenow_mapping(), batch_size=batch_size, progress=progress)
+            outcome = await import_file(
+                runtime,
+                path,
+                servicenow_mapping(),
+                batch_size=batch_size,
+                progress=progress,
+                all_or_nothing=not row_by_row,
+            )
         if profiler:
             profiler.disable()
         seconds = time.perf_counter() - started
@@ -130,14 +139,14 @@ async def run_one(url: str, path: Path, batch_size: int, profile: bool) -> dict[
     }
 
 
-async def child(database: str, path: Path, batch_size: int, profile: bool) -> None:
+async def child(database: str, path: Path, batch_size: int, profile: bool, row_by_row: bool) -> None:
     """Run one database's import (in this process) and print its figures as JSON."""
     if database == "sqlite":
         with tempfile.TemporaryDirectory(prefix="bench-import-") as folder:
-            figures = await run_one(f"sqlite://{folder}/helpline.db", path, batch_size, profile)
+            figures = await run_one(f"sqlite://{folder}/helpline.db", path, batch_size, profile, row_by_row)
     else:
         async with throwaway_postgres_schema(database, prefix="bench") as url:
-            figures = await run_one(url, path, batch_size, profile)
+            figures = await run_one(url, path, batch_size, profile, row_by_row)
     print(json.dumps(figures))
 
 
@@ -148,22 +157,32 @@ def main() -> None:
     parser.add_argument("--postgres", help="PostgreSQL URL; also benchmark there")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also replay row by row (each row its own savepoint, the plugins' work written per row): the baseline",
+    )
+    parser.add_argument("--row-by-row", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        asyncio.run(child(args.child, args.path, args.batch_size, args.profile))
+        asyncio.run(child(args.child, args.path, args.batch_size, args.profile, args.row_by_row))
         return
     if not args.path.exists():
         sys.exit(f"no log at {args.path} (../shared/data is needed)")
     databases = ["sqlite"] + ([args.postgres] if args.postgres else [])
+    ways = [False, True] if args.compare else [False]
     for database in databases:
-        command = [sys.executable, __file__, "--child", database, "--path", str(args.path)]
-        command += ["--batch-size", str(args.batch_size)] + (["--profile"] if args.profile else [])
-        output = subprocess.run(command, check=True, capture_output=True, text=True)
-        if args.profile:
-            print(output.stderr[-20000:])
-        figures = json.loads(output.stdout.strip().splitlines()[-1])
-        print(json.dumps(figures, indent=2))
+        for row_by_row in ways:
+            command = [sys.executable, __file__, "--child", database, "--path", str(args.path)]
+            command += ["--batch-size", str(args.batch_size)] + (["--profile"] if args.profile else [])
+            command += ["--row-by-row"] if row_by_row else []
+            output = subprocess.run(command, check=True, capture_output=True, text=True)
+            if args.profile:
+                print(output.stderr[-20000:])
+            figures = json.loads(output.stdout.strip().splitlines()[-1])
+            figures["replay"] = "row by row" if row_by_row else "batched"
+            print(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":
