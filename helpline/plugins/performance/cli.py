@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from helpline.core.enums import Priority
 from helpline.core.errors import HelplineError
 from helpline.core.runtime import Runtime
 from helpline.plugins.performance import service
@@ -44,6 +45,15 @@ def _names(text: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (text or "").split(",") if part.strip())
 
 
+def _priorities(text: str | None) -> tuple[int, ...]:
+    """Priority names (as the API spells them, any case) -> the ranks stored in the metrics."""
+    try:
+        return tuple(int(Priority[name.upper()]) for name in _names(text))
+    except KeyError:
+        choices = ", ".join(item.name.lower() for item in Priority)
+        raise click.BadParameter(f"choose from {choices}", param_hint="--priorities") from None
+
+
 @click.group()
 def performance() -> None:
     """Team performance: reports and rebuilding the per-ticket metrics."""
@@ -59,6 +69,7 @@ def performance() -> None:
 @click.option("--agent-ids", help="Only these assignees (comma-separated ids).")
 @click.option("--organization-ids", help="Only these organizations (comma-separated ids).")
 @click.option("--channels", help="Only these channels (email, web, phone, chat, api).")
+@click.option("--priorities", help="Only these priorities (low, normal, high, urgent).")
 @click.option("--categories", help="Only these categories.")
 @click.option("--format", "output_format", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.pass_context
@@ -73,6 +84,7 @@ def report_command(
     agent_ids: str | None,
     organization_ids: str | None,
     channels: str | None,
+    priorities: str | None,
     categories: str | None,
     output_format: str,
 ) -> None:
@@ -88,6 +100,7 @@ def report_command(
             agent_ids=_ids(agent_ids),
             organization_ids=_ids(organization_ids),
             channels=_names(channels),
+            priorities=_priorities(priorities),
             categories=_names(categories),
         ),
     )

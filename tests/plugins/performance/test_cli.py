@@ -56,6 +56,18 @@ async def test_rebuild_and_report_from_the_command_line(database_url: str, tmp_p
         (row["period_start"], "" if row["team"] is None else str(row["team"]), row["created"]) for row in rows
     ]
 
+    # A filter by priority (names as the API spells them), grouped by two dimensions.
+    urgent = run_helpline(
+        "performance", "report", *period, "--group-by", "priority,channel", "--priorities", "high,URGENT",
+        "--format", "json", cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert urgent.returncode == 0, urgent.stderr
+    filtered = json.loads(urgent.stdout)
+    assert {row["priority"] for row in filtered} <= {3, 4} and all("channel" in row for row in filtered)
+    assert sum(row["created"] for row in filtered) == sum(1 for row in incremental[0] if row["priority"] >= 3) > 0
+    wrong = run_helpline("performance", "report", *period, "--priorities", "lunch", cwd=tmp_path, env=env)
+    assert wrong.returncode == 2 and "--priorities" in wrong.stderr
+
     bad = run_helpline("performance", "report", *period, "--timezone", "Nowhere/Land", cwd=tmp_path, env=env)
     assert bad.returncode == 1 and "unknown time zone" in bad.stderr and "Traceback" not in bad.stderr
 
