@@ -85,3 +85,25 @@ async def test_one_touch_wait_work_hold_and_reassignments(
     assert metrics.agent_work_minutes == pytest.approx(25.0)
     assert metrics.requester_wait_minutes == pytest.approx(45.0)
     assert metrics.full_resolution_minutes == pytest.approx(105.0)
+
+
+async def test_pending_is_not_requester_wait_and_automation_is_no_response(
+    client: HelplineClient, clock: FrozenClock, agent: TestUser, customer: TestUser
+) -> None:
+    rt = client.runtime
+    ticket_id = await open_ticket(rt, customer.user)
+    clock.advance(minutes=5)
+    await automatic(rt, ticket_id, MessageSource.AUTOMATION)  # a rule's message is no response
+    clock.advance(minutes=5)
+    await reply(rt, ticket_id, agent.user, status=Status.PENDING)  # new 10 min: waiting
+    clock.advance(minutes=30)
+    await reply(rt, ticket_id, customer.user)  # pending 30 min: the customer's turn, not wait
+    clock.advance(minutes=15)
+    await change(rt, ticket_id, agent.user, status=Status.SOLVED)  # open 15 min: waiting
+
+    metrics = await row(ticket_id)
+    assert metrics.first_response_minutes == pytest.approx(10.0)
+    assert metrics.requester_wait_minutes == pytest.approx(25.0)
+    assert metrics.agent_work_minutes == 0.0  # never assigned
+    assert (metrics.agent_replies, metrics.reopens, metrics.one_touch) == (1, 0, True)
+    assert metrics.full_resolution_minutes == pytest.approx(55.0)
