@@ -5,7 +5,7 @@ fresh database, an admin, and runs the same code as ``helpline import servicenow
 updates per second (source rows replayed), the peak memory of the process (``ru_maxrss``), the
 database size, and the memory after each tenth of the log (flat = streaming works).
 ``--profile`` prints where the time goes (cProfile, top functions by cumulative and own time, and
-the most frequent SQL statement shapes). ``--compare`` also runs each database row by row (each
+the most frequent SQL statement shapes; ``BENCH_PROFILE_OUT=FILE`` also saves the profile for pstats). ``--compare`` also runs each database row by row (each
 row its own savepoint, the plugins' work written per row): the baseline for the batched replay.
 
     .venv/bin/python benchmarks/bench_import.py --postgres postgres://postgres@127.0.0.1:5432/test
@@ -113,6 +113,8 @@ async def run_one(url: str, path: Path, batch_size: int, profile: bool, row_by_r
         seconds = time.perf_counter() - started
         size = await database_bytes(url)
     if profiler:
+        if os.environ.get("BENCH_PROFILE_OUT"):  # for pstats: python -m pstats FILE
+            profiler.dump_stats(os.environ["BENCH_PROFILE_OUT"])
         stats = pstats.Stats(profiler, stream=sys.stderr).strip_dirs()
         stats.sort_stats("cumulative").print_stats(45)
         stats.sort_stats("tottime").print_stats(30)

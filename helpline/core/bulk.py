@@ -8,8 +8,11 @@ pk = ?`` run with ``executemany``: the cost per row is a parameter row, not a st
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from tortoise.models import Model
+
+from helpline.core.db import placeholder
 
 
 async def update_many(objects: Sequence[Model], fields: Sequence[str]) -> None:
@@ -31,3 +34,30 @@ async def update_many(objects: Sequence[Model], fields: Sequence[str]) -> None:
         for obj in objects
     ]
     await client.execute_many(sql, rows)
+
+
+async def update_by_key(
+    model: type[Model], fields: Sequence[str], keys: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Write ``fields`` of the rows of ``model`` found by ``keys``: each of ``rows`` holds the
+    fields' new values, then the keys' values (Python values, converted as ``save()`` would).
+
+    For tables whose rows the caller knows by a natural key rather than by primary key (the
+    importer's state, by source and key): one prepared UPDATE run for all rows.
+    """
+    if not rows:
+        return
+    client = model._choose_db(True)
+    meta = model._meta
+    names = [*fields, *keys]
+    columns = [meta.fields_map[name] for name in names]
+    marks = [placeholder(position) for position in range(1, len(names) + 1)]
+    assignments = ", ".join(
+        f'"{meta.fields_db_projection[name]}" = {mark}' for name, mark in zip(fields, marks, strict=False)
+    )
+    conditions = " AND ".join(
+        f'"{meta.fields_db_projection[name]}" = {mark}' for name, mark in zip(keys, marks[len(fields) :], strict=True)
+    )
+    sql = f'UPDATE "{meta.db_table}" SET {assignments} WHERE {conditions}'
+    values = [[field.to_db_value(value, model) for field, value in zip(columns, row, strict=True)] for row in rows]
+    await client.execute_many(sql, values)

@@ -45,6 +45,12 @@ class DeferredWork(Protocol):
         """Write what was gathered."""
 
 
+def _flush_order(unit: DeferredWork) -> int:
+    # Units may set ``flush_order`` (default 0): lower flushes first. The core's ticket writes
+    # use -100, so plugins that read the event log when they flush find it written.
+    return int(getattr(unit, "flush_order", 0))
+
+
 WorkT = TypeVar("WorkT", bound=DeferredWork)
 # Set by all_or_nothing(): the client of the transaction that nested blocks join.
 _joined: contextvars.ContextVar[BaseDBAsyncClient | None] = contextvars.ContextVar("helpline_joined", default=None)
@@ -54,10 +60,10 @@ _work: contextvars.ContextVar[dict[str, DeferredWork] | None] = contextvars.Cont
 
 async def _flush_work(work: dict[str, DeferredWork]) -> None:
     # A flush may defer more work (one plugin's writes announced to another): repeat until quiet,
-    # in the order the work was first deferred.
+    # by flush_order, then in the order the work was first deferred.
     done: set[int] = set()
     while True:
-        pending = [unit for unit in work.values() if id(unit) not in done]
+        pending = sorted((unit for unit in work.values() if id(unit) not in done), key=_flush_order)
         if not pending:
             return
         for unit in pending:
@@ -228,6 +234,12 @@ async def all_or_nothing() -> AsyncIterator[BaseDBAsyncClient]:
             yield client
         finally:
             _joined.reset(token)
+
+
+def in_batch() -> bool:
+    """True inside :func:`all_or_nothing`: services may then gather their writes until it flushes
+    (see :mod:`helpline.core.ticket_writes`)."""
+    return _joined.get() is not None
 
 
 def deferred(key: str, factory: Callable[[], WorkT]) -> WorkT | None:

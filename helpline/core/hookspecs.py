@@ -217,6 +217,18 @@ def helpline_ticket_merged(
     """
 
 
+@hookspec
+def helpline_tickets_prefetched(ticket_ids: list[int], runtime: Runtime) -> None:
+    """Called inside a batch (:func:`helpline.core.db.all_or_nothing`: an import batch) when the
+    core has read, and on PostgreSQL locked, the tickets ``ticket_ids`` that the batch is about to
+    change (:func:`helpline.core.tickets.prefetch_tickets`).
+
+    Read what your plugin keeps per ticket for all of them at once (one statement rather than one
+    per ticket); the change events follow one by one as usual. Optional: a plugin that ignores it
+    reads per ticket and stays correct. Raise to veto the batch; the return value is ignored.
+    """
+
+
 # ---------------------------------------------------------------------------------------------
 # Decisions: the first non-None answer wins
 # ---------------------------------------------------------------------------------------------

@@ -18,17 +18,18 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from helpline.core import auth, live, workflow
 from helpline.core.actors import Actor
+from helpline.core.assignment import check_assignment
 from helpline.core.db import connection, is_postgres, placeholder, transaction
 from helpline.core.enums import (
     Channel,
     EventKind,
     MessageSource,
     Priority,
-    Role,
     Status,
     TicketType,
 )
@@ -42,6 +43,7 @@ from helpline.core.models import (
     User,
 )
 from helpline.core.runtime import Runtime
+from helpline.core.ticket_writes import TicketWrites, batch_writes, flush_ticket_writes
 from helpline.core.validation import (
     clean_custom_fields,
     clean_optional_text,
@@ -96,8 +98,18 @@ def _acting(viewer: auth.Viewer | None, actor: Actor | None) -> Actor:
     return viewer.actor
 
 
-async def _ticket_for_update(viewer: auth.Viewer | None, ticket_id: int) -> Ticket:
-    """Read the ticket inside the transaction, locking its row on PostgreSQL."""
+async def _ticket_for_update(viewer: auth.Viewer | None, ticket_id: int, writes: TicketWrites | None = None) -> Ticket:
+    """Read the ticket inside the transaction, locking its row on PostgreSQL.
+
+    In a batch (``writes``) the batch's object is returned, read on first use; a viewer's
+    visibility is checked against the rows as the batch left them (its writes go first).
+    """
+    if writes is not None:
+        if viewer is not None:
+            await writes.flush()
+            if not await auth.visible_tickets(viewer).filter(id=ticket_id).exists():
+                raise NotFound(f"no ticket with id {ticket_id}")
+        return await writes.ticket(ticket_id)
     queryset = auth.visible_tickets(viewer) if viewer is not None else Ticket.all()
     if is_postgres():
         queryset = queryset.select_for_update()
@@ -105,6 +117,24 @@ async def _ticket_for_update(viewer: auth.Viewer | None, ticket_id: int) -> Tick
     if ticket is None:
         raise NotFound(f"no ticket with id {ticket_id}")
     return ticket
+
+
+async def prefetch_tickets(rt: Runtime, ticket_ids: Iterable[int]) -> None:
+    """Inside a batch (:func:`~helpline.core.db.all_or_nothing`), read and lock the tickets it is
+    about to change, a thousand per statement, so that its changes need no read of their own,
+    then announce them (``helpline_tickets_prefetched``) so plugins can read their own rows alike.
+
+    A no-op outside a batch. Tickets that do not exist are left out (changing them is NOT_FOUND
+    as always).
+    """
+    writes = batch_writes()
+    if writes is None:
+        return
+    ids = sorted(set(ticket_ids))
+    await writes.load(ids)
+    found = [ticket_id for ticket_id in ids if ticket_id in writes.tickets]
+    if found:
+        await rt.plugins.broadcast("helpline_tickets_prefetched", ticket_ids=found, runtime=rt)
 
 
 async def _next_ticket_number() -> int:
@@ -153,41 +183,12 @@ def _json_value(value: Any) -> str | None:
     return None if value is None else json.dumps(_plain(value), sort_keys=True)
 
 
-async def _check_assignment(team_id: int | None, assignee_id: int | None, field_prefix: str = "") -> None:
-    """The team must exist; the assignee must be an active agent or admin, in the team if one is set.
-
-    One statement answers all three questions (assignment changes are frequent: an import makes
-    thousands): whether the team exists, the assignee's state and role, and the membership.
-    """
-    if team_id is None and assignee_id is None:
-        return
-    # Parameters by position: (team, assignee, assignee, team, assignee) as SQLite's "?" needs them.
-    values = [team_id, assignee_id, assignee_id, team_id, assignee_id]
-    p = [placeholder(position) for position in (1, 2, 2, 1, 2)] if is_postgres() else ["?"] * 5
-    sql = (
-        f"SELECT (SELECT count(*) FROM helpline_team WHERE id = {p[0]}) AS team_found, "
-        f"(SELECT is_active FROM helpline_user WHERE id = {p[1]}) AS active, "
-        f"(SELECT role FROM helpline_user WHERE id = {p[2]}) AS role, "
-        f"(SELECT count(*) FROM helpline_team_membership WHERE team_id = {p[3]} AND user_id = {p[4]}) AS member"
-    )
-    _count, rows = await connection().execute_query(sql, values[:2] if is_postgres() else values)
-    found = rows[0]
-    if team_id is not None and not found["team_found"]:
-        raise error(f"{field_prefix}teamId", f"no team with id {team_id}", "NOT_FOUND")
-    if assignee_id is None:
-        return
-    if found["role"] is None or not found["active"] or found["role"] == Role.CUSTOMER.value:
-        raise error(
-            f"{field_prefix}assigneeId",
-            "the assignee must be an active agent or admin",
-            "INVALID_ASSIGNEE",
-        )
-    if team_id is not None and found["role"] == Role.AGENT.value and not found["member"]:
-        raise error(
-            f"{field_prefix}assigneeId",
-            "the assignee is not a member of the ticket's team",
-            "ASSIGNEE_NOT_IN_TEAM",
-        )
+async def _check_assignment(team_id: int | None, assignee_id: int | None, writes: TicketWrites | None = None) -> None:
+    """Check a team/assignee pair now, or when the batch flushes (see :mod:`helpline.core.assignment`)."""
+    if writes is not None:
+        writes.check_assignment_later(team_id, assignee_id)
+    else:
+        await check_assignment(team_id, assignee_id)
 
 
 async def _set_tags(ticket: Ticket, tags: list[str]) -> None:
@@ -226,7 +227,8 @@ async def create_ticket(
     requester = await User.get_or_none(id=requester_id)
     if requester is None or not requester.is_active:
         raise error("requesterId", f"no active user with id {requester_id}", "NOT_FOUND")
-    await _check_assignment(data.team_id, data.assignee_id)
+    writes = batch_writes()
+    await _check_assignment(data.team_id, data.assignee_id, writes)
 
     now = rt.clock.now()
     async with transaction():
@@ -274,14 +276,19 @@ async def create_ticket(
             "tags": tags,
             "follow_up_of_id": data.follow_up_of_id,
         }
-        await _event(
+        created = _event(
             ticket,
             acting,
             EventKind.CREATED,
             now,
             new_value=_json_value(snapshot),
             message_id=message.id,
-        ).save()
+        )
+        if writes is not None:
+            writes.add(ticket)
+            writes.changed_ticket(ticket, [created], row_changed=False)
+        else:
+            await created.save()
         await rt.plugins.broadcast("helpline_ticket_created", ticket=ticket, actor=acting, runtime=rt)
         await live.publish(rt, live.created(ticket))
     return ticket
@@ -299,9 +306,12 @@ async def _apply(
     """Write ``values`` with a version check, log ``changes`` and announce them."""
     read_version = ticket.version
     values = {**values, "version": read_version + 1, "updated_at": now}
-    updated = await Ticket.filter(id=ticket.id, version=read_version).update(**values)
-    if not updated:
-        raise Conflict(f"ticket #{ticket.number} was changed by someone else; reload it and try again")
+    writes = batch_writes()
+    if writes is None or not writes.holds(ticket):
+        writes = None
+        updated = await Ticket.filter(id=ticket.id, version=read_version).update(**values)
+        if not updated:
+            raise Conflict(f"ticket #{ticket.number} was changed by someone else; reload it and try again")
     for name, value in values.items():
         setattr(ticket, name, value)
 
@@ -325,7 +335,9 @@ async def _apply(
                 message_id=message.id if message is not None else None,
             )
         )
-    if events:
+    if writes is not None:
+        writes.changed_ticket(ticket, events)  # the row and the events are written when the batch flushes
+    elif events:
         await TicketEvent.bulk_create(events)
 
     if "status" in changes:
@@ -428,8 +440,9 @@ async def update_ticket(
             cleaned[name] = value
     new_tags = clean_tags("tags", changes.tags or []) if changes.tags is not UNSET else None
 
+    writes = batch_writes()
     async with transaction():
-        ticket = await _ticket_for_update(viewer, ticket_id)
+        ticket = await _ticket_for_update(viewer, ticket_id, writes)
         # "Now" once the row is ours: a change that waited for the lock is later than the one it waited for.
         now = rt.clock.now()
         if expected_version is not None and ticket.version != expected_version:
@@ -446,7 +459,7 @@ async def update_ticket(
         if "team_id" in diff or "assignee_id" in diff:
             team_id = diff.get("team_id", (None, ticket.team_id))[1]
             assignee_id = diff.get("assignee_id", (None, ticket.assignee_id))[1]
-            await _check_assignment(team_id, assignee_id)
+            await _check_assignment(team_id, assignee_id, writes)
         values = {name: new for name, (_old, new) in diff.items()}
         if "status" in diff:
             # Plugins judge the ticket as it would be: the update's other changes already applied.
@@ -496,6 +509,7 @@ async def add_message(
         raise error("status", "customers cannot set a ticket's status", "FORBIDDEN_FIELD")
 
     async with transaction():
+        await flush_ticket_writes()  # this path writes its own statements: the batch's rows go first
         ticket = await _ticket_for_update(viewer, ticket_id)
         # "Now" once the row is ours: a change that waited for the lock is later than the one it waited for.
         now = rt.clock.now()
@@ -634,6 +648,7 @@ async def merge_tickets(
     if source_id == target_id:
         raise error("sourceId", "a ticket cannot be merged into itself", "MERGE_INTO_SELF")
     async with transaction():
+        await flush_ticket_writes()  # this path writes its own statements: the batch's rows go first
         queryset = auth.visible_tickets(viewer) if viewer is not None else Ticket.all()
         if is_postgres():
             queryset = queryset.select_for_update()

@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterable
 
 from helpline.core import auth, workflow
 from helpline.core.actors import Actor
+from helpline.core.bulk import update_by_key
 from helpline.core.clock import FrozenClock, install_process_clock
 from helpline.core.db import all_or_nothing, transaction
 from helpline.core.enums import MessageSource, Priority, Role, Status
@@ -50,7 +51,7 @@ from helpline.core.errors import HelplineError
 from helpline.core.models import Team, TeamMembership, Ticket, User
 from helpline.core.people import NewUser, create_team, create_user, set_team_membership
 from helpline.core.runtime import Runtime
-from helpline.core.tickets import UNSET, NewTicket, TicketChanges, create_ticket, update_ticket
+from helpline.core.tickets import UNSET, NewTicket, TicketChanges, create_ticket, prefetch_tickets, update_ticket
 from helpline.plugins.importer.mapping import CREATE, Mapping, SourceRow
 from helpline.plugins.importer.models import ImportState
 
@@ -212,7 +213,8 @@ class Replay:
         email = email_for(name, self.mapping.email_domain)
         user = self.users.get(email)
         if user is None:
-            user = await User.get_or_none(email=email)
+            # Everyone of the mapping's domain was read when the run began: a fresh import need not ask again.
+            user = None if self.fresh else await User.get_or_none(email=email)
             if user is None:
                 user = await create_user(self.rt, self.viewer, NewUser(email=email, name=name[:200], role=role))
             self.users[email] = user
@@ -408,11 +410,16 @@ class Replay:
                     for key, s in fresh
                 ]
             )
-        for key, s in self.open.items():
-            if s.dirty and s.stored:
-                await ImportState.filter(source=source, key=key).update(
-                    last_seq=s.last_seq, last_at=s.last_at, closed=s.status == Status.CLOSED, source_sla_met=s.sla_met
-                )
+        await update_by_key(
+            ImportState,
+            ("last_seq", "last_at", "closed", "source_sla_met"),
+            ("source", "key"),
+            [
+                (s.last_seq, s.last_at, s.status == Status.CLOSED, s.sla_met, source, key)
+                for key, s in self.open.items()
+                if s.dirty and s.stored
+            ],
+        )
 
     def _committed(self) -> None:
         """After a batch commits: states are stored; closed tickets leave memory."""
@@ -438,6 +445,10 @@ class Replay:
         self.open, self.closed, self.users, self.teams, self.members, self.report = snapshot  # type: ignore[assignment]
 
     async def _replay_batch(self, rows: list[SourceRow]) -> None:
+        # One read for the batch's known tickets (a no-op when replayed row by row).
+        await prefetch_tickets(
+            self.rt, {state.ticket_id for row in rows if (state := self.open.get(row.key)) is not None}
+        )
         for row in rows:
             if row.kind == CREATE:
                 await self._create(row)
@@ -456,7 +467,9 @@ class Replay:
                 try:
                     async with all_or_nothing():
                         await self._replay_batch(rows)
-                except BatchRefused:
+                except (BatchRefused, HelplineError):
+                    # A refusal during the batch, or when it flushed (a batch checks some rules,
+                    # such as assignments, when it writes): replay it row by row to find the row.
                     refused = True
                     self._restore(snapshot)
                     snapshot = self._snapshot()

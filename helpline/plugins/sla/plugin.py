@@ -54,6 +54,12 @@ async def helpline_ticket_created(ticket: Ticket, actor: Actor) -> None:
 
 
 @hookimpl
+async def helpline_tickets_prefetched(ticket_ids: list[int]) -> None:
+    """Read the clocks of a batch's tickets at once."""
+    await clocks.prefetch_clocks(ticket_ids)
+
+
+@hookimpl
 async def helpline_message_added(ticket: Ticket, message: Message, actor: Actor) -> None:
     """Meet response clocks, or start a next-response clock."""
     await clocks.message_added(ticket, message, actor.user)
