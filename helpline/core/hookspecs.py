@@ -169,12 +169,16 @@ def helpline_ticket_updated(
 
 
 @hookspec
-def helpline_ticket_status_changed(ticket: Ticket, old: Status, new: Status, actor: Actor, runtime: Runtime) -> None:
+def helpline_ticket_status_changed(
+    ticket: Ticket, old: Status, new: Status, actor: Actor, runtime: Runtime, message: Message | None
+) -> None:
     """Called inside the transaction that changed ``ticket.status`` from ``old`` to ``new``.
 
     Also called for automatic changes (an agent's reply opening a new ticket, a customer's reply
-    reopening a pending one); ``actor`` is whoever caused it. Raise to veto the whole change; the
-    caller sees an error naming your plugin. The return value is ignored.
+    reopening a pending one); ``actor`` is whoever caused it. ``message`` is the message whose
+    addition made the change (already saved; ``helpline_message_added`` follows), or ``None`` for
+    a change without one. Raise to veto the whole change; the caller sees an error naming your
+    plugin. The return value is ignored.
     """
 
 

@@ -349,6 +349,7 @@ async def _apply(
             new=new_status,
             actor=acting,
             runtime=rt,
+            message=message,
         )
     if "team_id" in changes or "assignee_id" in changes:
         old_team, new_team = changes.get("team_id", (ticket.team_id, ticket.team_id))

@@ -32,7 +32,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from typing import Any
 
+from tortoise.functions import Max
+
+from helpline.core.actors import Actor
 from helpline.core.bulk import update_many
 from helpline.core.db import database_identity, deferred
 from helpline.core.enums import MessageSource, Role, Status
@@ -92,6 +96,9 @@ class SlaWork:
         self.config: SlaConfig | None = None
         self.config_changed = False  # this transaction changed calendars, policies or settings
         self.clocks: dict[int, list[SlaClock]] = {}
+        # A prefetched ticket's latest public reply by a human agent or admin (None: none yet),
+        # dropped when a message reaches the ticket in this transaction (see agent_replied_since).
+        self.latest_agent_reply: dict[int, dt.datetime | None] = {}
         self.pending = ClockChanges()
 
     async def flush(self) -> None:
@@ -477,6 +484,16 @@ async def prefetch_clocks(ticket_ids: Sequence[int]) -> None:
         for clock in await SlaClock.filter(ticket_id__in=chunk).order_by("ticket_id", "id"):
             found[clock.ticket_id].append(clock)
         work.clocks.update(found)
+        latest: dict[int, dt.datetime | None] = dict.fromkeys(chunk)
+        rows = (
+            await _agent_replies(chunk)
+            .group_by("ticket_id")
+            .annotate(latest=Max("created_at"))
+            .values("ticket_id", "latest")
+        )
+        for row in rows:
+            latest[int(row["ticket_id"])] = row["latest"]
+        work.latest_agent_reply.update(latest)
 
 
 async def open_clocks(ticket_id: int) -> list[SlaClock]:
@@ -515,13 +532,20 @@ async def _new_clock(
     return clock
 
 
-async def ticket_created(ticket: Ticket) -> None:
-    """Start the first-response and resolution clocks of a new ticket."""
+async def ticket_created(ticket: Ticket, creator: Actor | None = None) -> None:
+    """Start the first-response and resolution clocks of a new ticket.
+
+    ``creator`` wrote its first message (public, at ``ticket.created_at``): when they are a human
+    agent or admin, that message is a reply as far as :func:`_agent_replied_since` is concerned.
+    """
     config = await load_config()
     policy = select_policy(config.policies, await facts_of(ticket, config.policies))
     work = sla_work()
     if work is not None:
         work.clocks[ticket.id] = []  # a new ticket has none: no need to ask
+        if creator is not None:
+            by_staff = creator.source == MessageSource.HUMAN and creator.role in (Role.AGENT, Role.ADMIN)
+            work.latest_agent_reply[ticket.id] = ticket.created_at if by_staff else None
     changes = _changes()
     paused = ticket.status.value in config.pausing_statuses
     for kind in (ClockKind.FIRST_RESPONSE, ClockKind.RESOLUTION):
@@ -542,6 +566,7 @@ async def _author_role(message: Message, actor_user: User | None) -> Role | None
 async def message_added(ticket: Ticket, message: Message, actor_user: User | None) -> None:
     """Meet response clocks on a human agent's public reply; start a next-response clock when a
     customer's message waits for an answer."""
+    message_arrived(ticket.id)
     if message.internal or message.source != MessageSource.HUMAN or ticket.status in FINAL_STATUSES:
         return
     role = await _author_role(message, actor_user)
@@ -562,7 +587,27 @@ async def message_added(ticket: Ticket, message: Message, actor_user: User | Non
     await _finish(changes)
 
 
+def _agent_replies(ticket_ids: Sequence[int]) -> Any:
+    return Message.filter(
+        ticket_id__in=list(ticket_ids),
+        internal=False,
+        source=MessageSource.HUMAN,
+        author__role__in=[Role.AGENT, Role.ADMIN],
+    )
+
+
+def message_arrived(ticket_id: int) -> None:
+    """A message reached the ticket in this transaction: its prefetched latest reply is stale."""
+    work = sla_work()
+    if work is not None:
+        work.latest_agent_reply.pop(ticket_id, None)
+
+
 async def _agent_replied_since(ticket_id: int, since: dt.datetime) -> bool:
+    work = sla_work()
+    if work is not None and ticket_id in work.latest_agent_reply:
+        latest = work.latest_agent_reply[ticket_id]
+        return latest is not None and latest >= since
     return await Message.exists(
         ticket_id=ticket_id,
         internal=False,
@@ -572,8 +617,14 @@ async def _agent_replied_since(ticket_id: int, since: dt.datetime) -> bool:
     )
 
 
-async def status_changed(ticket: Ticket, old: Status, new: Status) -> None:
-    """Pause, resume, meet, reopen or cancel clocks as the status moves (see the module docstring)."""
+async def status_changed(ticket: Ticket, old: Status, new: Status, message: Message | None = None) -> None:
+    """Pause, resume, meet, reopen or cancel clocks as the status moves (see the module docstring).
+
+    ``message`` is the message that made the change, if any (it is saved already, and may be the
+    reply that meets the first response).
+    """
+    if message is not None:
+        message_arrived(ticket.id)
     now = ticket.updated_at
     config = await load_config()
     changes = _changes()

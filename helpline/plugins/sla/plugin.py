@@ -50,7 +50,7 @@ def helpline_register_periodic() -> list[PeriodicJob]:
 @hookimpl
 async def helpline_ticket_created(ticket: Ticket, actor: Actor) -> None:
     """Start the new ticket's clocks."""
-    await clocks.ticket_created(ticket)
+    await clocks.ticket_created(ticket, actor)
 
 
 @hookimpl
@@ -66,9 +66,17 @@ async def helpline_message_added(ticket: Ticket, message: Message, actor: Actor)
 
 
 @hookimpl
-async def helpline_ticket_status_changed(ticket: Ticket, old: Status, new: Status, actor: Actor) -> None:
+async def helpline_ticket_status_changed(
+    ticket: Ticket, old: Status, new: Status, actor: Actor, message: Message | None
+) -> None:
     """Pause, resume, meet, reopen or cancel clocks."""
-    await clocks.status_changed(ticket, old, new)
+    await clocks.status_changed(ticket, old, new, message)
+
+
+@hookimpl
+def helpline_ticket_merged(target: Ticket) -> None:
+    """The source's messages reached the target: forget what was known of the target's replies."""
+    clocks.message_arrived(target.id)
 
 
 @hookimpl(optionalhook=True)
