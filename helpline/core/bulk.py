@@ -61,3 +61,39 @@ async def update_by_key(
     sql = f'UPDATE "{meta.db_table}" SET {assignments} WHERE {conditions}'
     values = [[field.to_db_value(value, model) for field, value in zip(columns, row, strict=True)] for row in rows]
     await client.execute_many(sql, values)
+
+
+async def insert_many(objects: Sequence[Model], chunk_size: int = 500) -> None:
+    """Insert new ``objects`` (all of one model, with a generated primary key) and set their ids.
+
+    One multi-row ``INSERT ... RETURNING`` per ``chunk_size`` rows. Tortoise's ``bulk_create``
+    leaves the ids unset on SQLite, and a batch's new rows (SLA clocks) are referenced by rows
+    written after them (their history). Both databases number the rows of one such statement in
+    the order they are listed (SQLite's rowid is the largest plus one, row after row; PostgreSQL
+    takes the sequence's values row after row), so the returned ids, sorted, are the objects' in
+    order (RETURNING itself promises no order).
+    """
+    if not objects:
+        return
+    model = type(objects[0])
+    client = model._choose_db(True)
+    meta = model._meta
+    names = [name for name in meta.fields_db_projection if not meta.fields_map[name].generated]
+    columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in names)
+    pk_column = meta.db_pk_column
+    for start in range(0, len(objects), chunk_size):
+        chunk = objects[start : start + chunk_size]
+        values: list[Any] = []
+        rows = []
+        for obj in chunk:
+            marks = [placeholder(len(values) + offset) for offset in range(1, len(names) + 1)]
+            rows.append(f"({', '.join(marks)})")
+            values.extend(meta.fields_map[name].to_db_value(getattr(obj, name), obj) for name in names)
+        sql = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {", ".join(rows)} RETURNING "{pk_column}"'
+        returned = await client.execute_query_dict(sql, values)
+        ids = sorted(int(row[pk_column]) for row in returned)
+        if len(ids) != len(chunk):
+            raise RuntimeError(f"inserted {len(chunk)} rows into {meta.db_table} but got {len(ids)} ids back")
+        for obj, new_id in zip(chunk, ids, strict=True):
+            obj.pk = new_id
+            obj._saved_in_db = True

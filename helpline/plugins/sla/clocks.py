@@ -37,8 +37,8 @@ from typing import Any
 from tortoise.functions import Max
 
 from helpline.core.actors import Actor
-from helpline.core.bulk import update_many
-from helpline.core.db import database_identity, deferred
+from helpline.core.bulk import insert_many, update_many
+from helpline.core.db import database_identity, deferred, in_batch
 from helpline.core.enums import MessageSource, Role, Status
 from helpline.core.models import Message, Ticket, TicketTag, User
 from helpline.plugins.sla.business_time import BusinessCalendar, add_business_time, business_time_between
@@ -233,6 +233,7 @@ def _fold(clock: SlaClock, calendar: BusinessCalendar | None, now: dt.datetime) 
 
 
 def _history(clock: SlaClock, kind: str, at: dt.datetime, note: str = "") -> SlaClockEvent:
+    # clock_id is set again when the line is saved: a clock new in a batch has no id before then.
     return SlaClockEvent(clock_id=clock.id, kind=kind, at=at, due_at=clock.due_at, note=note[:255])
 
 
@@ -261,41 +262,70 @@ async def save_clocks(clocks: Sequence[SlaClock]) -> None:
 @dataclasses.dataclass
 class ClockChanges:
     """Clocks changed by one ticket change (or one recompute batch) and the history lines to append;
-    saved together."""
+    saved together.
+
+    Clocks are known by object (``id(clock)``), not by primary key: in a batch, a new clock is
+    inserted when the batch flushes (``new``), and has no id until then.
+    """
 
     clocks: dict[int, SlaClock] = dataclasses.field(default_factory=dict)
     history: list[SlaClockEvent] = dataclasses.field(default_factory=list)
     _history_by_clock: dict[int, list[SlaClockEvent]] = dataclasses.field(default_factory=dict)
+    new: list[SlaClock] = dataclasses.field(default_factory=list)  # not inserted yet
     # Earlier changes of the same transaction, not written yet (their history counts too).
     earlier: ClockChanges | None = None
 
     def record(self, clock: SlaClock, kind: str, at: dt.datetime, note: str = "") -> None:
         """Mark ``clock`` changed and append a history line."""
-        self.clocks[clock.id] = clock
+        self.changed(clock)
         line = _history(clock, kind, at, note)
         self.history.append(line)
-        self._history_by_clock.setdefault(clock.id, []).append(line)
+        self._history_by_clock.setdefault(id(clock), []).append(line)
+
+    def changed(self, clock: SlaClock) -> None:
+        """Mark ``clock`` changed (to be saved) without a history line."""
+        self.clocks[id(clock)] = clock
+
+    def has(self, clock: SlaClock) -> bool:
+        """Whether this change already changed ``clock``."""
+        return id(clock) in self.clocks
 
     def history_of(self, clock: SlaClock) -> list[SlaClockEvent]:
         """The history lines recorded for ``clock`` in this change (not saved yet)."""
         # By clock, not by scanning every line: a recompute batch records hundreds of lines.
         before = self.earlier.history_of(clock) if self.earlier is not None else []
-        return before + list(self._history_by_clock.get(clock.id, ()))
+        return before + list(self._history_by_clock.get(id(clock), ()))
 
     def absorb(self, later: ClockChanges) -> None:
-        """Take ``later``'s changed clocks and history lines, to be saved with these."""
+        """Take ``later``'s changed clocks, new clocks and history lines, to be saved with these."""
         self.clocks.update(later.clocks)
+        self.new.extend(later.new)
         self.history.extend(later.history)
-        for clock_id, lines in later._history_by_clock.items():
-            self._history_by_clock.setdefault(clock_id, []).extend(lines)
+        for key, lines in later._history_by_clock.items():
+            self._history_by_clock.setdefault(key, []).extend(lines)
 
     async def save(self) -> None:
-        """Write the changed clocks and their history: one UPDATE per :data:`SAVE_BATCH` clocks
-        (not one per clock: a recompute changes every open clock), one INSERT for the history."""
-        if self.clocks:
-            await save_clocks(list(self.clocks.values()))
+        """Write the new clocks (one INSERT per 500), the changed ones (one prepared UPDATE run:
+        a recompute changes every open clock) and their history (one INSERT)."""
+        if self.new:
+            await insert_many(self.new)  # as they are now: no UPDATE after
+        inserted = {id(clock) for clock in self.new}
+        changed = [clock for key, clock in self.clocks.items() if key not in inserted]
+        if changed:
+            await save_clocks(changed)
+        for key, lines in self._history_by_clock.items():
+            clock_id = self.clocks[key].id
+            for line in lines:
+                line.clock_id = clock_id
         if self.history:
             await SlaClockEvent.bulk_create(self.history)
+
+
+async def _saved_history(clock: SlaClock) -> list[SlaClockEvent]:
+    """The clock's history lines already in the database (none for a clock not inserted yet)."""
+    if clock.id is None:
+        return []
+    return list(await SlaClockEvent.filter(clock_id=clock.id).order_by("id"))
 
 
 def _breach_if_overdue(clock: SlaClock, now: dt.datetime, changes: ClockChanges) -> None:
@@ -411,7 +441,7 @@ async def retarget(
     if remeasure or new_calendar_id != clock.calendar_id:
         # Measure the time used on the (new) calendar from the clock's running segments.
         if history is None:
-            history = await SlaClockEvent.filter(clock_id=clock.id).order_by("id")
+            history = await _saved_history(clock)
         used = 0
         if new_calendar is not None:
             for start, end in running_segments([*history, *changes.history_of(clock)], now):
@@ -427,7 +457,7 @@ async def retarget(
     if new_calendar is not None and target is not None and clock.elapsed_us >= target * 60_000_000:
         # The new target was passed already: due (and breached) when the time used reached it.
         if history is None:
-            history = await SlaClockEvent.filter(clock_id=clock.id).order_by("id")
+            history = await _saved_history(clock)
         passed = target_passed_at(running_segments([*history, *changes.history_of(clock)], now), new_calendar, target)
         if passed is not None:
             clock.due_at = clock.breached_at or passed
@@ -435,7 +465,7 @@ async def retarget(
                 clock.breached_at = passed
                 changes.record(clock, "breached", passed, f"target lowered to {target} min")
     if (clock.policy_id, clock.calendar_id, clock.target_minutes, clock.due_at) == before:
-        changes.clocks[clock.id] = clock  # the banked time moved to now: save, nothing to tell
+        changes.changed(clock)  # the banked time moved to now: save, nothing to tell
         return
     note = f"policy {policy.name}, target {target} min" if policy is not None and target else "no target"
     changes.record(clock, "retargeted", now, note)
@@ -454,7 +484,7 @@ async def _finish(changes: ClockChanges) -> None:
     """Hand a change's record to the transaction's work (written before commit), or write it now."""
     work = sla_work()
     if work is None:
-        await _finish(changes)
+        await changes.save()
     else:
         work.pending.absorb(changes)
 
@@ -512,7 +542,7 @@ async def _new_clock(
 ) -> SlaClock:
     target = policy.target(ticket.priority, kind) if policy is not None else None
     known = await ticket_clocks(ticket.id)
-    clock = await SlaClock.create(
+    clock = SlaClock(
         ticket_id=ticket.id,
         kind=kind,
         phase=ClockPhase.PAUSED if paused else ClockPhase.RUNNING,
@@ -522,6 +552,10 @@ async def _new_clock(
         running_since=None if paused else now,
         started_at=now,
     )
+    if in_batch():
+        changes.new.append(clock)  # inserted with the batch's other clocks when it flushes
+    else:
+        await clock.save()
     known.append(clock)
     schedule(clock, config.calendar(clock.calendar_id), policy.warning_minutes if policy is not None else 0)
     changes.record(
@@ -653,7 +687,7 @@ async def status_changed(ticket: Ticket, old: Status, new: Status, message: Mess
             if new.value in pausing:
                 pause(resolution, config, now, changes, f"ticket is {new.value}")
     for clock in await open_clocks(ticket.id):
-        if clock.id in changes.clocks:
+        if changes.has(clock):
             continue
         follow_status(clock, new, config, now, changes)
     await _finish(changes)
