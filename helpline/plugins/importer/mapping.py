@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from helpline.core.enums import Channel, Priority, Status, TicketType
+from helpline.core.zones import place_zone
 
 SERVICENOW_LOG = Path(__file__).parent / "mappings" / "servicenow_log.toml"
 FIELDS = (
@@ -208,9 +209,7 @@ def mapping_from_dict(raw: dict[str, Any], where: str = "mapping") -> Mapping:
     form = raw.get("format") or {}
     datetime_format = form.get("datetime", "%Y-%m-%dT%H:%M:%S")
     timezone = form.get("timezone", "UTC")
-    try:
-        zoneinfo.ZoneInfo(timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+    if place_zone(timezone) is None:
         problems.append(f"unknown time zone {timezone!r}")
     values = raw.get("values") or {}
     for field, table in values.items():
@@ -241,9 +240,7 @@ def servicenow_mapping(timezone: str | None = None) -> Mapping:
     """The ServiceNow incident log's mapping, optionally reading its times in another zone."""
     mapping = load_mapping(SERVICENOW_LOG)
     if timezone is not None:
-        try:
-            zoneinfo.ZoneInfo(timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise MappingError(f"unknown time zone {timezone!r}") from None
+        if place_zone(timezone) is None:
+            raise MappingError(f"unknown time zone {timezone!r}")
         mapping = dataclasses.replace(mapping, timezone=timezone)
     return mapping

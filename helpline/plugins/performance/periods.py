@@ -16,14 +16,20 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from helpline.core.errors import BadInput
+from helpline.core.zones import place_zone
 
 # A report covers at most three years of local days, so at most that many intervals (DAY). The
 # size of its result (intervals x groups) is bounded where it is known, in report.MAX_ROWS.
 MAX_DAYS = 3 * 366 + 1
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+# Report dates stay well inside what ``datetime`` can shift by a zone offset and a month: the first
+# and last years Python knows (1 and 9999) overflow while a boundary is computed. No help desk has
+# tickets outside these years; a date outside them is BAD_USER_INPUT.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(9998, 12, 31)
 
 
 class Interval(enum.StrEnum):
@@ -46,10 +52,10 @@ class Bucket:
 
 def zone_named(name: str) -> ZoneInfo:
     """The IANA zone ``name``; an unknown name is BAD_USER_INPUT."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise BadInput(f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)") from None
+    zone = place_zone(name)
+    if zone is None:
+        raise BadInput(f"unknown time zone {name[:80]!r} (use an IANA name such as Europe/Paris)")
+    return zone
 
 
 def local_midnight_us(day: dt.date, zone: ZoneInfo) -> int:
@@ -69,6 +75,9 @@ def _next_start(day: dt.date, interval: Interval) -> dt.date:
 
 def buckets(first: dt.date, last: dt.date, zone: ZoneInfo, interval: Interval | None) -> list[Bucket]:
     """The period's buckets in order; without ``interval``, one bucket: the whole period."""
+    for day in (first, last):
+        if not EARLIEST_DATE <= day <= LATEST_DATE:
+            raise BadInput(f"report dates lie between {EARLIEST_DATE} and {LATEST_DATE}; got {day}")
     if last < first:
         raise BadInput("the period ends before it starts")
     if (last - first).days + 1 > MAX_DAYS:

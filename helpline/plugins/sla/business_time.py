@@ -40,7 +40,9 @@ import datetime as dt
 import re
 import threading
 from collections.abc import Iterable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from helpline.core.zones import place_zone
 
 MINUTES_PER_DAY = 1440
 MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
@@ -126,18 +128,10 @@ def minute_of_day(text: str) -> int:
     return value
 
 
-# Zone names that exist in the database but name no place: the host's own zone, and a placeholder.
-NOT_PLACES = frozenset({"localtime", "Factory", "posixrules"})
-
-
 def validate_calendar(calendar: BusinessCalendar) -> list[str]:
     """Every problem with ``calendar``, as sentences for an admin (an empty list: it is usable)."""
     problems: list[str] = []
-    try:
-        if calendar.timezone in NOT_PLACES or len(calendar.timezone) > 64:
-            raise ValueError(calendar.timezone)
-        ZoneInfo(calendar.timezone)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
+    if place_zone(calendar.timezone) is None:
         problems.append(f"unknown time zone {calendar.timezone!r} (use an IANA name such as Europe/Berlin)")
     if len(calendar.intervals) > MAX_INTERVALS:
         problems.append(f"at most {MAX_INTERVALS} working intervals per calendar")

@@ -95,6 +95,12 @@ async def test_bad_input_is_a_clear_error_and_changes_nothing(database_url: str,
     bad_mapping.write_text('source = "x"\n[columns]\nkey = "id"\nwhen = "at"\n', encoding="utf-8")
     with pytest.raises(MappingError, match="unknown field 'when'"):
         load_mapping(bad_mapping)
+    long_zone = tmp_path / "zone.toml"
+    long_zone.write_text(
+        'source = "x"\n[columns]\nkey = "id"\n[format]\ntimezone = "Europe/' + "x" * 300 + '"\n', encoding="utf-8"
+    )
+    with pytest.raises(MappingError, match="unknown time zone"):  # not OSError: file name too long
+        load_mapping(long_zone)
     env = helpline_env(database_url)
     result = run_helpline("import", "file", str(SAMPLE), "--mapping", str(bad_mapping), cwd=tmp_path, env=env)
     assert result.returncode == 1 and "unknown field 'when'" in result.stderr and "Traceback" not in result.stderr

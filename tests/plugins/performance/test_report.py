@@ -241,6 +241,10 @@ async def test_agents_see_their_own_figures_admins_all_customers_nothing(
     ("variables", "fragment"),
     [
         ({**VARIABLES, "tz": "Mars/Olympus"}, "unknown time zone"),
+        ({**VARIABLES, "tz": "Europe/" + "x" * 300}, "unknown time zone"),  # too long for a file name
+        ({**VARIABLES, "tz": "localtime"}, "unknown time zone"),
+        ({**VARIABLES, "from": "9999-12-30", "to": "9999-12-31"}, "report dates lie between"),
+        ({**VARIABLES, "from": "0001-01-01", "to": "0001-01-02"}, "report dates lie between"),
         ({**VARIABLES, "to": "2026-05-01"}, "ends before it starts"),
         ({**VARIABLES, "groupBy": ["AGENT", "AGENT"]}, "once"),
         ({**VARIABLES, "from": "2016-01-01"}, "at most"),
