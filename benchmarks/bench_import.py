@@ -131,6 +131,8 @@ async def run_one(url: str, path: Path, batch_size: int, profile: bool, row_by_r
         "updates_replayed": report.rows,
         "tickets": report.tickets_created,
         "skipped": report.skipped_total,
+        "batches": report.batches,
+        "batches_row_by_row": report.batches_row_by_row,
         "seconds": round(seconds, 1),
         "updates_per_second": round(report.rows / seconds),
         # CPU time moves less than wall time when other work shares the machine.

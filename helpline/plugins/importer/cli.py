@@ -90,6 +90,11 @@ def _summary(outcome: ImportOutcome, skipped_report: str | None) -> None:
     )
     for reason, count in report.skipped.most_common():
         click.echo(f"    skipped {count:,}: {reason}")
+    if report.batches_row_by_row:
+        click.echo(
+            f"{report.batches_row_by_row:,} of {report.batches:,} batches held a refused row and were "
+            "replayed row by row (slower)."
+        )
     if report.skipped_rows and not skipped_report:
         for row in report.skipped_rows[:LISTED_SKIPS]:
             click.echo(f"    line {row.line} ({row.key or 'no key'}): {row.reason}")

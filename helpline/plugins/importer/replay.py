@@ -83,6 +83,10 @@ class ImportReport:
     skipped: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
     skipped_rows: list[SkippedRow] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
+    batches: int = 0  # transactions committed
+    # Batches whose all-or-nothing attempt was refused and that were replayed row by row (slow):
+    # only batches with a row a service refuses should be here; any other is a bug to look at.
+    batches_row_by_row: int = 0
 
     @property
     def skipped_total(self) -> int:
@@ -478,6 +482,7 @@ class Replay:
                 self.careful = True
                 async with transaction():
                     await self._replay_batch(rows)
+                self.report.batches_row_by_row += 1
         except BaseException:
             self._restore(snapshot)
             raise
@@ -485,6 +490,7 @@ class Replay:
             self.careful = True
             skips, self.held_skips = self.held_skips, None
         self._committed()
+        self.report.batches += 1
         if self.on_skip is not None:
             for skipped in skips:
                 self.on_skip(skipped)

@@ -233,8 +233,10 @@ def _fold(clock: SlaClock, calendar: BusinessCalendar | None, now: dt.datetime) 
 
 
 def _history(clock: SlaClock, kind: str, at: dt.datetime, note: str = "") -> SlaClockEvent:
-    # clock_id is set again when the line is saved: a clock new in a batch has no id before then.
-    return SlaClockEvent(clock_id=clock.id, kind=kind, at=at, due_at=clock.due_at, note=note[:255])
+    # A clock new in a batch has no id until the batch inserts it: the line holds 0 until then, and
+    # ClockChanges.save sets every line's clock_id from its clock just before inserting the lines.
+    clock_id = clock.id if clock.id is not None else 0
+    return SlaClockEvent(clock_id=clock_id, kind=kind, at=at, due_at=clock.due_at, note=note[:255])
 
 
 # The columns the engine changes. ``warned`` and ``breach_announced`` belong to the deadlines job

@@ -122,6 +122,12 @@ async def import_sample(
             all_or_nothing=all_or_nothing,
         )
         assert listed == outcome.report.skipped_rows, "each skipped row is passed on once"
+        report = outcome.report
+        # Without refusals, every batch commits all or nothing: none falls back to row by row.
+        if all_or_nothing and customer is None:
+            assert report.batches > 1 and report.batches_row_by_row == 0
+        if all_or_nothing and customer is not None:
+            assert 0 < report.batches_row_by_row < report.batches
         return await dump(), listed
 
 
