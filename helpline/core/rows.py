@@ -58,6 +58,11 @@ def _converter(model: type[Model], field_name: str) -> Converter | None:
     for _key, model_field, field in meta.db_default_fields:
         if model_field == field_name:
             field_type = field.field_type
+            members = getattr(field_type, "_value2member_map_", None)
+            if members is not None:
+                # An enum column: a dict lookup, not ``Enum(value)`` (its metaclass call costs several
+                # times more, and a page converts a few hundred). Unknown values still raise there.
+                return lambda value: value if value is None else (members.get(value) or field_type(value))
             return lambda value: value if value is None else field_type(value)
     for _key, model_field, field in meta.db_complex_fields:
         if model_field == field_name:
