@@ -81,14 +81,20 @@ async def insert_many(objects: Sequence[Model], chunk_size: int = 500) -> None:
     names = [name for name in meta.fields_db_projection if not meta.fields_map[name].generated]
     columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in names)
     pk_column = meta.db_pk_column
+    fields = [(name, meta.fields_map[name]) for name in names]
+    # The markers are numbered on PostgreSQL: one placeholder() per value cost more than the values.
+    numbered = placeholder(1) != "?"
+    width = len(names)
     for start in range(0, len(objects), chunk_size):
         chunk = objects[start : start + chunk_size]
         values: list[Any] = []
         rows = []
-        for obj in chunk:
-            marks = [placeholder(len(values) + offset) for offset in range(1, len(names) + 1)]
-            rows.append(f"({', '.join(marks)})")
-            values.extend(meta.fields_map[name].to_db_value(getattr(obj, name), obj) for name in names)
+        for index, obj in enumerate(chunk):
+            if numbered:
+                rows.append("(" + ", ".join(f"${index * width + offset}" for offset in range(1, width + 1)) + ")")
+            else:
+                rows.append("(" + ", ".join("?" * width) + ")")
+            values.extend(field.to_db_value(getattr(obj, name), obj) for name, field in fields)
         sql = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {", ".join(rows)} RETURNING "{pk_column}"'
         returned = await client.execute_query_dict(sql, values)
         ids = sorted(int(row[pk_column]) for row in returned)

@@ -434,10 +434,13 @@ class Replay:
                 del self.open[key]
                 self.closed[key] = state.done_seq
 
-    def _snapshot(self) -> tuple[object, ...]:
-        """What a batch may change in memory, to put back if its all-or-nothing attempt aborts."""
+    def _snapshot(self, rows: list[SourceRow]) -> tuple[object, ...]:
+        """What a batch of ``rows`` may change in memory, to put back if its all-or-nothing attempt
+        aborts. Only the states of the batch's own tickets can change: those are copied, the
+        others shared (copying every open ticket's state per batch cost more as the log grew)."""
+        touched = {row.key for row in rows}
         return (
-            {key: dataclasses.replace(state) for key, state in self.open.items()},
+            {key: dataclasses.replace(state) if key in touched else state for key, state in self.open.items()},
             dict(self.closed),
             dict(self.users),
             dict(self.teams),
@@ -462,7 +465,7 @@ class Replay:
 
     async def _batch(self, rows: list[SourceRow]) -> None:
         """Replay one batch in one transaction: all or nothing first, carefully if a row is refused."""
-        snapshot = self._snapshot()
+        snapshot = self._snapshot(rows)
         self.held_skips = []
         try:
             refused = not self.all_or_nothing
@@ -476,7 +479,7 @@ class Replay:
                     # such as assignments, when it writes): replay it row by row to find the row.
                     refused = True
                     self._restore(snapshot)
-                    snapshot = self._snapshot()
+                    snapshot = self._snapshot(rows)
                     self.held_skips = []
             if refused:
                 self.careful = True

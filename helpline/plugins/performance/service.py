@@ -26,7 +26,7 @@ from typing import Any
 import pluggy
 
 from helpline.core.bulk import update_many
-from helpline.core.db import deferred, transaction
+from helpline.core.db import connection, deferred, is_postgres, placeholder, transaction
 from helpline.core.enums import Role
 from helpline.core.errors import PluginError
 from helpline.core.models import Ticket, TicketEvent
@@ -166,6 +166,53 @@ async def load_events(ticket_ids: Sequence[int], after: int = 0) -> dict[int, li
     return events
 
 
+# Tickets per statement of :func:`load_events_after` (two parameters each; both databases allow
+# over 30,000 parameters per statement).
+MARKS_PER_STATEMENT = 5_000
+
+
+async def load_events_after(marks: dict[int, int]) -> dict[int, list[EventRecord]]:
+    """The events of each ticket in ``marks`` with ids above its own mark, oldest first, per ticket.
+
+    One statement per :data:`MARKS_PER_STATEMENT` tickets: the marks go in as a ``VALUES`` list
+    joined to the event log, so each ticket reads only its unfolded events. (One range above the
+    lowest mark read, in an import, five events for each one folded: a ticket last changed long
+    ago pulled in every other ticket's events since.)
+    """
+    events: dict[int, list[EventRecord]] = defaultdict(list)
+    items = sorted(marks.items())
+    postgres = is_postgres()
+    created_at = TicketEvent._meta.fields_map["created_at"]
+    for start in range(0, len(items), MARKS_PER_STATEMENT):
+        chunk = items[start : start + MARKS_PER_STATEMENT]
+        cast = "::bigint" if postgres else ""
+        values = ", ".join(
+            f"({placeholder(2 * index + 1)}{cast}, {placeholder(2 * index + 2)}{cast})" for index in range(len(chunk))
+        )
+        sql = (
+            f"WITH marks (ticket_id, after_id) AS (VALUES {values}) "
+            "SELECT e.id, e.ticket_id, e.kind, e.field, e.old_value, e.new_value, e.actor_source, e.created_at, "
+            "u.role AS actor_role "
+            "FROM helpline_ticket_event e JOIN marks m ON e.ticket_id = m.ticket_id AND e.id > m.after_id "
+            "LEFT JOIN helpline_user u ON u.id = e.actor_id ORDER BY e.ticket_id, e.id"
+        )
+        parameters = [number for pair in chunk for number in pair]
+        for row in await connection().execute_query_dict(sql, parameters):
+            events[int(row["ticket_id"])].append(
+                EventRecord(
+                    id=int(row["id"]),
+                    kind=str(row["kind"]),
+                    field=row["field"],
+                    old=decode(row["old_value"]),
+                    new=decode(row["new_value"]),
+                    actor_source=str(row["actor_source"]),
+                    actor_is_staff=row["actor_role"] in STAFF_ROLES,
+                    created_at=created_at.to_python_value(row["created_at"]),
+                )
+            )
+    return events
+
+
 def business_minutes_for(manager: pluggy.PluginManager, ticket: Ticket) -> BusinessMinutes | None:
     """Ask ``helpline_performance_business_minutes`` about ``ticket``; ``None`` when no plugin implements it.
 
@@ -234,13 +281,10 @@ async def catch_up_many(manager: pluggy.PluginManager, tickets: dict[int, Ticket
     fold each ticket, then insert new rows and update changed ones in one statement per table."""
     ids = sorted(tickets)
     rows = {row.ticket_id: row for row in await PerformanceTicket.filter(ticket_id__in=ids)}
-    events: dict[int, list[EventRecord]] = {}
-    if rows:
-        # One range for the tickets already kept: each folds only events above its own mark (apply skips the rest).
-        events.update(await load_events(list(rows), min(int(row.last_event_id) for row in rows.values())))
-    unseen = [ticket_id for ticket_id in ids if ticket_id not in rows]
-    if unseen:
-        events.update(await load_events(unseen))
+    # Each ticket's events above the last one folded (0 for a ticket not kept yet).
+    events = await load_events_after(
+        {ticket_id: int(rows[ticket_id].last_event_id) if ticket_id in rows else 0 for ticket_id in ids}
+    )
     current: dict[int, PerformanceEpisode] = {}
     if rows:
         for stored_episode in await PerformanceEpisode.filter(ticket_id__in=list(rows)).order_by("ticket_id", "seq"):
