@@ -87,6 +87,9 @@ class TeamMembership(Model):
     class Meta:
         table = "helpline_team_membership"
         unique_together = (("team", "user"),)
+        # Every agent's request reads their teams (auth): by user, which the unique index (team
+        # first) cannot answer without a scan of every membership.
+        indexes = (("user_id", "team_id"),)  # column names: "user" would index the SQL keyword
 
 
 class ApiToken(Model):
