@@ -56,6 +56,12 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def resident_mb() -> float:
+    """Resident memory of this process now, in MB (the peak only ever grows: a spike stays in it)."""
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def _file_bytes(path: str) -> int:
     return sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
 
@@ -76,6 +82,7 @@ async def run_one(url: str, path: Path, batch_size: int, profile: bool, row_by_r
     plugins = load_plugins(list(BUILTIN_PLUGINS))
     settings = Settings(database_url=url)
     memory: list[float] = []
+    resident: list[float] = []  # resident memory at each tenth, next to the peak so far
     async with open_database(plugins, url, create_schema=True, global_fallback=False):
         await ensure_counters()
         runtime = Runtime(settings=settings, plugins=plugins)
@@ -92,6 +99,7 @@ async def run_one(url: str, path: Path, batch_size: int, profile: bool, row_by_r
             if tenth not in marks:
                 marks.add(tenth)
                 memory.append(round(peak_mb(), 1))
+                resident.append(round(resident_mb(), 1))
                 clock.append(time.perf_counter())
 
         profiler = cProfile.Profile() if profile else None
@@ -140,6 +148,7 @@ async def run_one(url: str, path: Path, batch_size: int, profile: bool, row_by_r
         "updates_per_cpu_second": round(report.rows / cpu_seconds),
         "peak_memory_mb": round(peak_mb(), 1),
         "memory_by_tenth_mb": memory,
+        "resident_by_tenth_mb": resident,
         "updates_per_second_by_tenth": [
             round(rows_in_all[0] / 10 / (later - earlier)) for earlier, later in itertools.pairwise(clock)
         ],

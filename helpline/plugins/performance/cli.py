@@ -19,7 +19,7 @@ from helpline.core.errors import HelplineError
 from helpline.core.runtime import Runtime
 from helpline.plugins.performance import service
 from helpline.plugins.performance.periods import Interval
-from helpline.plugins.performance.report import DIMENSIONS, ReportFilter, ReportRequest, run_report
+from helpline.plugins.performance.report import DIMENSIONS, ReportFilter, ReportRequest, run_report, subject_names
 
 
 def _run(ctx: click.Context, work: Any) -> Any:
@@ -106,7 +106,9 @@ def report_command(
     )
 
     async def work(runtime: Runtime) -> list[dict[str, Any]]:
-        return [row.flat() for row in await run_report(request, runtime.plugins)]
+        rows = await run_report(request, runtime.plugins)
+        names = await subject_names(rows)
+        return [row.flat(names) for row in rows]
 
     rows = _run(ctx, work)
     if output_format == "json":

@@ -87,6 +87,10 @@ class Episode:
     first_response_business: float | None = None
 
 
+# Durations that add up over a ticket's life (the others are set once, when reached).
+ACCUMULATED = ("requester_wait", "agent_work", "on_hold")
+
+
 @dataclasses.dataclass(frozen=True)
 class Span:
     """A stretch of time whose business minutes go into a column: ``mode`` ``set`` or ``add``.
@@ -297,6 +301,13 @@ async def resolve_business(metrics: TicketMetrics, spans: Iterable[Span], busine
     """
     if business is None:
         return
+    # A total no span has added to yet is 0 business minutes, not unknown, when the ticket has a
+    # calendar (asked with an empty span): left None, the ticket would drop out of the percentiles
+    # while its calendar minutes (0) count, and a business median could exceed the calendar one.
+    unset = [column for column in ACCUMULATED if getattr(metrics, f"{column}_business") is None]
+    if unset and await business(metrics.created_at, metrics.created_at) is not None:
+        for column in unset:
+            setattr(metrics, f"{column}_business", 0.0)
     for span in spans:
         answer = await business(span.start, span.end)
         value = None if answer is None else float(answer)

@@ -42,7 +42,9 @@ from typing import Any
 import pluggy
 
 from helpline.core.db import connection, is_postgres
+from helpline.core.enums import Priority
 from helpline.core.errors import BadInput
+from helpline.core.models import Organization, Team, User
 from helpline.core.plugins import HelplinePlugins
 from helpline.plugins.performance.hookspecs import ColumnQuery, ReportColumn
 from helpline.plugins.performance.metrics import DURATIONS
@@ -111,6 +113,36 @@ class ReportRequest:
     business_durations: tuple[str, ...] | None = None
 
 
+# Presented figures (API, CLI) are rounded: minutes to 1/100 (under a second), rates and ratios
+# to 4 decimals. Sums of float minutes otherwise show binary noise (20965.600000000002), which
+# reads as false precision; the stored and ranked values stay exact.
+MINUTE_DIGITS = 2
+RATE_DIGITS = 4
+
+
+def presented(value: float | None, digits: int = MINUTE_DIGITS) -> float | None:
+    """``value`` rounded for presentation (``None`` stays ``None``)."""
+    return None if value is None else round(value, digits)
+
+
+SUBJECT_MODELS: dict[str, Any] = {"agent": User, "team": Team, "organization": Organization}
+
+
+async def subject_names(rows: Iterable[ReportRow]) -> dict[tuple[str, int], str]:
+    """Names of the agents, teams and organizations the ``rows`` are grouped by: one query per kind."""
+    wanted: dict[str, set[int]] = {kind: set() for kind in SUBJECT_MODELS}
+    for row in rows:
+        for kind, ids in wanted.items():
+            if row.group.get(kind) is not None:
+                ids.add(int(row.group[kind]))
+    names: dict[tuple[str, int], str] = {}
+    for kind, model in SUBJECT_MODELS.items():
+        if wanted[kind]:
+            for pk, name in await model.filter(id__in=sorted(wanted[kind])).values_list("id", "name"):
+                names[(kind, int(pk))] = str(name)
+    return names
+
+
 @dataclasses.dataclass
 class Stats:
     """Median and 90th percentile of one duration over a row's tickets, and how many had one."""
@@ -160,24 +192,34 @@ class ReportRow:
         """Reassignments per solved ticket."""
         return self._rate(self.reassignments)
 
-    def flat(self) -> dict[str, Any]:
-        """The row as one flat mapping (for CSV and JSON)."""
+    def flat(self, names: Mapping[tuple[str, int], str] | None = None) -> dict[str, Any]:
+        """The row as one flat mapping (for CSV and JSON), figures rounded (:func:`presented`).
+
+        Priorities read as names (``low`` ... ``urgent``: the stored 1-4 would read as ServiceNow's
+        opposite scale). Agents, teams and organizations keep their id and, with ``names`` (see
+        :func:`subject_names`), get a ``<kind>_name`` column next to it.
+        """
         values: dict[str, Any] = {"period_start": self.period_start.isoformat() if self.period_start else None}
-        values.update(self.group)
+        for dimension, value in self.group.items():
+            if dimension == "priority" and value is not None:
+                value = Priority(int(value)).name.lower()
+            values[dimension] = value
+            if names is not None and dimension in SUBJECT_MODELS:
+                values[f"{dimension}_name"] = names.get((dimension, int(value))) if value is not None else None
         values.update(
             created=self.created,
             solved=self.solved,
             backlog=self.backlog,
-            reopen_rate=self.reopen_rate,
-            first_contact_resolution_rate=self.first_contact_resolution_rate,
-            replies_per_ticket=self.replies_per_ticket,
-            reassignments_per_ticket=self.reassignments_per_ticket,
+            reopen_rate=presented(self.reopen_rate, RATE_DIGITS),
+            first_contact_resolution_rate=presented(self.first_contact_resolution_rate, RATE_DIGITS),
+            replies_per_ticket=presented(self.replies_per_ticket, RATE_DIGITS),
+            reassignments_per_ticket=presented(self.reassignments_per_ticket, RATE_DIGITS),
         )
         for name in DURATIONS:
             for kind, stats in (("minutes", self.calendar.get(name)), ("business_minutes", self.business.get(name))):
-                values[f"{name}_median_{kind}"] = stats.median if stats else None
-                values[f"{name}_p90_{kind}"] = stats.p90 if stats else None
-        values.update(self.extra)
+                values[f"{name}_median_{kind}"] = presented(stats.median) if stats else None
+                values[f"{name}_p90_{kind}"] = presented(stats.p90) if stats else None
+        values.update({column: presented(value, RATE_DIGITS) for column, value in self.extra.items()})
         return values
 
 

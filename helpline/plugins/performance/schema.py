@@ -17,11 +17,19 @@ from strawberry.utils.str_converters import to_camel_case
 
 from helpline.core.enums import Channel, Priority
 from helpline.core.errors import BadInput
-from helpline.core.models import Organization, Team, User
 from helpline.plugins.performance import access
 from helpline.plugins.performance.metrics import DURATIONS
 from helpline.plugins.performance.periods import Interval
-from helpline.plugins.performance.report import ReportFilter, ReportRequest, ReportRow, Stats, run_report
+from helpline.plugins.performance.report import (
+    RATE_DIGITS,
+    ReportFilter,
+    ReportRequest,
+    ReportRow,
+    Stats,
+    presented,
+    run_report,
+    subject_names,
+)
 from helpline.schema.context import runtime_of, viewer_of
 from helpline.schema.ids import decode_id, encode_id
 from helpline.schema.types import TicketChannel, TicketPriority
@@ -128,26 +136,11 @@ class LeaderboardEntry:
 def _stats(calendar: Stats | None, business: Stats | None) -> DurationStats:
     return DurationStats(
         count=calendar.count if calendar else 0,
-        median_minutes=calendar.median if calendar else None,
-        p90_minutes=calendar.p90 if calendar else None,
-        median_business_minutes=business.median if business else None,
-        p90_business_minutes=business.p90 if business else None,
+        median_minutes=presented(calendar.median) if calendar else None,
+        p90_minutes=presented(calendar.p90) if calendar else None,
+        median_business_minutes=presented(business.median) if business else None,
+        p90_business_minutes=presented(business.p90) if business else None,
     )
-
-
-async def _names(rows: list[ReportRow]) -> dict[tuple[str, int], str]:
-    """Names of the agents, teams and organizations in ``rows``: one query per kind."""
-    wanted: dict[str, set[int]] = {"agent": set(), "team": set(), "organization": set()}
-    for row in rows:
-        for kind, ids in wanted.items():
-            if row.group.get(kind) is not None:
-                ids.add(int(row.group[kind]))
-    names: dict[tuple[str, int], str] = {}
-    for kind, model in (("agent", User), ("team", Team), ("organization", Organization)):
-        if wanted[kind]:
-            for pk, name in await model.filter(id__in=list(wanted[kind])).values_list("id", "name"):
-                names[(kind, int(pk))] = str(name)
-    return names
 
 
 TYPE_NAMES = {"agent": "User", "team": "Team", "organization": "Organization"}
@@ -176,17 +169,20 @@ def _to_graphql(row: ReportRow, names: dict[tuple[str, int], str]) -> Performanc
         created=row.created,
         solved=row.solved,
         backlog=row.backlog,
-        reopen_rate=row.reopen_rate,
-        first_contact_resolution_rate=row.first_contact_resolution_rate,
-        replies_per_ticket=row.replies_per_ticket,
-        reassignments_per_ticket=row.reassignments_per_ticket,
+        reopen_rate=presented(row.reopen_rate, RATE_DIGITS),
+        first_contact_resolution_rate=presented(row.first_contact_resolution_rate, RATE_DIGITS),
+        replies_per_ticket=presented(row.replies_per_ticket, RATE_DIGITS),
+        reassignments_per_ticket=presented(row.reassignments_per_ticket, RATE_DIGITS),
         first_response=_stats(row.calendar.get("first_response"), row.business.get("first_response")),
         first_resolution=_stats(row.calendar.get("first_resolution"), row.business.get("first_resolution")),
         full_resolution=_stats(row.calendar.get("full_resolution"), row.business.get("full_resolution")),
         requester_wait=_stats(row.calendar.get("requester_wait"), row.business.get("requester_wait")),
         agent_work=_stats(row.calendar.get("agent_work"), row.business.get("agent_work")),
         on_hold=_stats(row.calendar.get("on_hold"), row.business.get("on_hold")),
-        extra=[PerformanceExtraValue(name=name, value=value) for name, value in sorted(row.extra.items())],
+        extra=[
+            PerformanceExtraValue(name=name, value=presented(value, RATE_DIGITS))
+            for name, value in sorted(row.extra.items())
+        ],
     )
 
 
@@ -282,7 +278,7 @@ async def _report(
 
 
 async def _graphql_rows(rows: list[ReportRow]) -> list[PerformanceRow]:
-    names = await _names(rows)
+    names = await subject_names(rows)
     return [_to_graphql(row, names) for row in rows]
 
 
@@ -389,10 +385,12 @@ class PerformanceQuery:
                 int(item[0].group["agent"]),
             )
         )
-        names = await _names([row for row, _value in scored[:first]])
+        names = await subject_names([row for row, _value in scored[:first]])
         entries: list[LeaderboardEntry] = []
         for rank, (row, value) in enumerate(scored[:first], start=1):
             subject = _subject(row, "agent", names)
             assert subject is not None
-            entries.append(LeaderboardEntry(rank=rank, agent=subject, value=value, solved=row.solved))
+            entries.append(
+                LeaderboardEntry(rank=rank, agent=subject, value=presented(value, RATE_DIGITS), solved=row.solved)
+            )
         return entries

@@ -12,6 +12,7 @@ import pytest
 
 from helpline import testing
 from helpline.core.clock import FrozenClock
+from helpline.core.models import Team
 from helpline.plugins.performance.models import PerformanceTicket
 from tests.e2e.processes import helpline_env, run_helpline
 from tests.plugins.performance.helpers import generated_history
@@ -48,6 +49,18 @@ async def test_rebuild_and_report_from_the_command_line(database_url: str, tmp_p
         rows[0]
     )
     assert sum(row["created"] for row in rows) == len(incremental[0])
+    async with testing.running_app(plugins=["performance"], database_url=database_url, clock=clock):
+        team_names = {team.id: team.name for team in await Team.all()}
+    # Teams by id and by name; figures rounded for reading (no binary noise such as 2.9999999999999982).
+    assert {(row["team"], row["team_name"]) for row in rows} == {
+        (row["team"], team_names.get(row["team"])) for row in rows
+    } and any(row["team_name"] for row in rows)
+    assert all(
+        value is None or value == round(value, 2)
+        for row in rows
+        for column, value in row.items()
+        if column.endswith("minutes")
+    )
 
     as_csv = run_helpline("performance", "report", *period, "--group-by", "team", cwd=tmp_path, env=env)
     assert as_csv.returncode == 0, as_csv.stderr
@@ -63,7 +76,8 @@ async def test_rebuild_and_report_from_the_command_line(database_url: str, tmp_p
     )  # fmt: skip
     assert urgent.returncode == 0, urgent.stderr
     filtered = json.loads(urgent.stdout)
-    assert {row["priority"] for row in filtered} <= {3, 4} and all("channel" in row for row in filtered)
+    # Priorities by name: the stored 1-4 would read as ServiceNow's scale, where 1 is critical.
+    assert {row["priority"] for row in filtered} <= {"high", "urgent"} and all("channel" in row for row in filtered)
     assert sum(row["created"] for row in filtered) == sum(1 for row in incremental[0] if row["priority"] >= 3) > 0
     wrong = run_helpline("performance", "report", *period, "--priorities", "lunch", cwd=tmp_path, env=env)
     assert wrong.returncode == 2 and "--priorities" in wrong.stderr

@@ -88,21 +88,30 @@ async def test_new_york_case_calendar_and_business_minutes_across_the_clock_chan
         assert metrics.full_resolution_business == pytest.approx(120.0)
         assert metrics.first_resolution_business == pytest.approx(120.0)
         assert metrics.requester_wait_business == pytest.approx(120.0)  # new all along
+        # Never on hold, never assigned: 0 business minutes (known), not None (unknown), so the
+        # ticket counts in the business percentiles as it does in the calendar ones.
+        assert (metrics.on_hold_minutes, metrics.on_hold_business) == (0.0, 0.0)
+        assert (metrics.agent_work_minutes, metrics.agent_work_business) == (0.0, 0.0)
 
 
 async def test_a_failing_business_minutes_plugin_rolls_the_change_back_naming_it(clock: FrozenClock) -> None:
     class Broken:
         helpline_plugin_name = "broken_calendar"
+        broken = False  # works while the ticket is created, fails from the reply on
 
         @hookimpl(optionalhook=True)
         def helpline_performance_business_minutes(self, ticket: Any, start: Any, end: Any) -> float:
-            raise RuntimeError("calendar unavailable")
+            if self.broken:
+                raise RuntimeError("calendar unavailable")
+            return 0.0
 
-    async with running_app(plugins=["performance"], extra_plugins=[Broken()], clock=clock) as app:
+    calendar = Broken()
+    async with running_app(plugins=["performance"], extra_plugins=[calendar], clock=clock) as app:
         admin = await app.make_user("admin")
         customer = await app.make_user("customer")
         ticket_id = await open_ticket(app.runtime, customer.user)
         clock.advance(minutes=5)
+        calendar.broken = True
         with pytest.raises(PluginError, match="'performance'") as raised:
             await reply(app.runtime, ticket_id, admin.user)
         # The server log's cause chain names the calendar plugin that failed.
