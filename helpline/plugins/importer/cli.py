@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable
@@ -96,7 +97,9 @@ def _summary(outcome: ImportOutcome, skipped_report: str | None) -> None:
             "replayed row by row (slower)."
         )
     if report.skipped_rows and not skipped_report:
-        for row in report.skipped_rows[:LISTED_SKIPS]:
+        # In line order: rows are skipped while reading (bad values) and while replaying in time
+        # order (refusals), so the order they were met in jumps around the file.
+        for row in sorted(report.skipped_rows, key=lambda skipped: skipped.line)[:LISTED_SKIPS]:
             click.echo(f"    line {row.line} ({row.key or 'no key'}): {row.reason}")
         if report.skipped_total > LISTED_SKIPS:
             click.echo(
@@ -200,7 +203,8 @@ def demo(ctx: click.Context, folder: str | None, port: int | None, no_serve: boo
     """Build a fresh demo database from the shipped ServiceNow sample, then serve it.
 
     Prints the admin token and a few ready GraphQL queries. The database is an SQLite file in
-    ``--folder`` (replaced if it exists) or in a new temporary folder.
+    ``--folder`` (replaced if it exists, and kept), or in a new temporary folder that is removed
+    when the server stops (kept with ``--no-serve``, whose point is the database).
     """
     from helpline.cli import bootstrap_admin, ensure_port_free, run_with_database, serve
 
@@ -231,5 +235,11 @@ def demo(ctx: click.Context, folder: str | None, port: int | None, no_serve: boo
     click.echo(f'Header:  {{"Authorization": "Bearer {token}"}}')
     click.echo("")
     click.echo(DEMO_QUERIES.format(host=settings.host, port=settings.port, token=token))
-    if not no_serve:
+    if no_serve:
+        return
+    try:
         ctx.invoke(serve, host=None, port=None, admin_email="admin@example.com", no_jobs=False, no_migrate=False)
+    finally:
+        if folder is None:
+            shutil.rmtree(where, ignore_errors=True)
+            click.echo(f"Removed the demo folder {where}.")

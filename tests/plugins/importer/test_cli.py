@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,7 +15,15 @@ from helpline import testing
 from helpline.core.models import Ticket
 from helpline.plugins.importer.mapping import MappingError, load_mapping
 from helpline.plugins.importer.service import SAMPLE
-from tests.e2e.processes import helpline_env, run_helpline
+from tests.e2e.processes import (
+    HELPLINE,
+    SERVING_LINE,
+    START_TIMEOUT,
+    ServerProcess,
+    free_port,
+    helpline_env,
+    run_helpline,
+)
 
 GENERIC_MAPPING = {
     "source": "other-desk",
@@ -121,6 +130,22 @@ def test_demo_builds_a_database_and_prints_a_token(tmp_path: Path) -> None:
     assert "Admin token (admin@example.com):  hl_" in result.stdout
     assert "teamPerformance" in result.stdout
     assert (tmp_path / "demo" / "helpline-demo.db").exists()
+
+
+def test_a_served_demo_answers_and_removes_its_temporary_folder_when_stopped(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**helpline_env(None), "TMPDIR": str(tmp_path)}  # where the demo's temporary folder goes
+    demo = ServerProcess([str(HELPLINE), "demo", "--port", str(port)], tmp_path, env)
+    try:
+        demo.lines_until(lambda line: line.startswith(SERVING_LINE), START_TIMEOUT)
+        demo.wait_until_answering(f"http://127.0.0.1:{port}", START_TIMEOUT)
+        (folder,) = tmp_path.glob("helpline-demo-*")
+        assert (folder / "helpline-demo.db").exists()
+        assert demo.stop(signal.SIGINT) == 0, demo.describe()
+    finally:
+        demo.kill()
+    assert not list(tmp_path.glob("helpline-demo-*")), demo.describe()
+    assert "Removed the demo folder" in demo.text
 
 
 def test_the_sample_is_a_faithful_excerpt_of_the_real_log(shared_data: Path) -> None:
