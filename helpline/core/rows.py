@@ -57,17 +57,27 @@ def _converter(model: type[Model], field_name: str) -> Converter | None:
             return None
     for _key, model_field, field in meta.db_default_fields:
         if model_field == field_name:
-            field_type = field.field_type
-            members = getattr(field_type, "_value2member_map_", None)
-            if members is not None:
-                # An enum column: a dict lookup, not ``Enum(value)`` (its metaclass call costs several
-                # times more, and a page converts a few hundred). Unknown values still raise there.
-                return lambda value: value if value is None else (members.get(value) or field_type(value))
-            return lambda value: value if value is None else field_type(value)
+            return _enum_converter(field.field_type) or _typed(field.field_type)
     for _key, model_field, field in meta.db_complex_fields:
         if model_field == field_name:
-            return field.to_python_value  # type: ignore[no-any-return]
+            # Tortoise's enum fields (CharEnumField, IntEnumField) are "complex": their converter
+            # is ``enum_type(value)``, the same lookup done the slow way.
+            enum_type = getattr(field, "enum_type", None)
+            return (_enum_converter(enum_type) if enum_type is not None else None) or field.to_python_value
     return None
+
+
+def _typed(field_type: Callable[[Any], Any]) -> Converter:
+    return lambda value: value if value is None else field_type(value)
+
+
+def _enum_converter(field_type: Any) -> Converter | None:
+    """For an enum type, a dict lookup of the stored value (``Enum(value)``, a metaclass call, costs
+    several times more, and a page converts a few hundred); unknown values still raise there."""
+    members = getattr(field_type, "_value2member_map_", None)
+    if members is None:
+        return None
+    return lambda value: value if value is None else (members.get(value) or field_type(value))
 
 
 def _column(index: int, convert: Converter | None) -> property:
