@@ -60,6 +60,9 @@ class HelplineContext:
     # Authorization value the connection was authenticated with.
     connection_params: dict[str, Any] | None = None
     authorization: str | None = None
+    # Per-request state of plugins (their own keys, prefixed with the plugin's name): what a plugin
+    # must remember across the fields of one request, such as a cost budget.
+    plugin_state: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     _visible_tickets: DataLoader[int, Ticket | None] | None = None
 

@@ -133,6 +133,9 @@ def decode_cursor(cursor: str, is_datetime: bool) -> tuple[Any, int]:
             value = dt.datetime.fromisoformat(value)
             if value.tzinfo is None or not 1900 <= value.year <= 9000:
                 raise ValueError("not a stored time")
+            # In UTC, as stored: SQLite compares the stored text, and the same instant written
+            # with another offset would sort elsewhere.
+            value = value.astimezone(dt.UTC)
         else:
             value = _checked_int(value)
         return value, _checked_int(pk)

@@ -1,6 +1,8 @@
 """Ticket lists: filters, ordering, cursor pagination, total counts, and no N+1 queries."""
 
+import base64
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -120,6 +122,19 @@ async def test_a_forged_cursor_is_bad_input(client: HelplineClient, admin: TestU
     for cursor in ("nope", "W10=", "eyJhIjogMX0="):
         body = await client.post(PAGE, {"after": cursor}, admin.token)
         assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", cursor
+
+
+async def test_a_cursor_reads_the_same_instant_in_any_offset(
+    client: HelplineClient, admin: TestUser, seeded: dict[str, Any]
+) -> None:
+    order = {"field": "CREATED_AT", "direction": "DESC"}
+    first = await listing(client, admin, first=2, order=order)
+    value, pk = json.loads(base64.urlsafe_b64decode(first["pageInfo"]["endCursor"]))
+    shifted = dt.datetime.fromisoformat(value).astimezone(dt.timezone(dt.timedelta(hours=5))).isoformat()
+    same_instant = base64.urlsafe_b64encode(json.dumps([shifted, pk]).encode()).decode()
+    genuine = await listing(client, admin, first=10, order=order, after=first["pageInfo"]["endCursor"])
+    assert numbers(await listing(client, admin, first=10, order=order, after=same_instant)) == numbers(genuine)
+    assert len(numbers(genuine)) == 4
 
 
 async def _seed_many(count: int) -> None:

@@ -30,7 +30,7 @@ from helpline.plugins.performance.report import (
     run_report,
     subject_names,
 )
-from helpline.schema.context import runtime_of, viewer_of
+from helpline.schema.context import context_of, runtime_of, viewer_of
 from helpline.schema.ids import decode_id, encode_id
 from helpline.schema.types import TicketChannel, TicketPriority
 
@@ -251,6 +251,24 @@ def selected_business_durations(info: Info, under: str | None = None) -> tuple[s
     )
 
 
+# Reports per GraphQL request. Each report is bounded (report.MAX_ROWS rows, three years), but
+# aliases could ask for the same heavy report dozens of times in one request; a dashboard needs a
+# few (a report, the team and agent views, a leaderboard).
+MAX_REPORTS_PER_REQUEST = 4
+REPORTS_RUN = "performance.reports_run"
+
+
+def _spend_report(info: Info) -> None:
+    """Count one report against the request's budget; BAD_USER_INPUT past it (nothing runs)."""
+    state = context_of(info).plugin_state
+    state[REPORTS_RUN] = state.get(REPORTS_RUN, 0) + 1
+    if state[REPORTS_RUN] > MAX_REPORTS_PER_REQUEST:
+        raise BadInput(
+            f"a request runs at most {MAX_REPORTS_PER_REQUEST} performance reports "
+            "(performanceReport, agentPerformance, teamPerformance, performanceLeaderboard); send more requests"
+        )
+
+
 async def _report(
     info: Info,
     first: dt.date,
@@ -263,6 +281,7 @@ async def _report(
     business_durations: tuple[str, ...] | None = None,
 ) -> list[ReportRow]:
     scope = access.scope_for(viewer_of(info))
+    _spend_report(info)
     request = ReportRequest(
         first=first,
         last=last,

@@ -459,3 +459,16 @@ async def test_business_minutes_are_ranked_only_when_a_query_selects_them(clock:
                 {"full_resolution_minutes"} if business_columns else set()
             ) | business_columns
             assert "first_response_business" not in report_sql
+
+
+async def test_a_request_runs_at_most_four_reports_whatever_its_aliases(
+    client: HelplineClient, admin: TestUser
+) -> None:
+    report = 'r{i}: teamPerformance(from: "2026-06-01", to: "2026-06-30") {{ created }}'
+    four = "{ " + " ".join(report.format(i=i) for i in range(4)) + " }"
+    assert len(await client.data(four, token=admin.token)) == 4
+    five = "{ " + " ".join(report.format(i=i) for i in range(5)) + " }"
+    body = await client.post(five, token=admin.token)
+    assert body["data"] is None
+    assert {error["extensions"]["code"] for error in body["errors"]} == {"BAD_USER_INPUT"}
+    assert "at most 4 performance reports" in body["errors"][0]["message"]
