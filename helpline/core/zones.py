@@ -17,7 +17,10 @@ def place_zone(name: object) -> ZoneInfo | None:
     too long for a file name, a name that is no string); callers only need to know "no such zone"
     and say so in their own words, so they all become None here.
     """
-    if not isinstance(name, str) or name in NOT_PLACES or len(name) > MAX_ZONE_NAME:
+    if not isinstance(name, str) or len(name) > MAX_ZONE_NAME:
+        return None
+    # "posix/X" is another name of X; "right/X" counts leap seconds, which nothing else here does.
+    if name.startswith("right/") or name.removeprefix("posix/") in NOT_PLACES:
         return None
     try:
         return ZoneInfo(name)

@@ -177,6 +177,11 @@ async def paginate(
     paged = queryset
     if after:
         value, pk = decode_cursor(after, is_datetime)
+        # An enum column (priority) takes only its members: a forged number is bad input, not a
+        # conversion error deep in the query builder.
+        enum_type = getattr(queryset.model._meta.fields_map.get(order_field), "enum_type", None)
+        if enum_type is not None and value not in enum_type._value2member_map_:
+            raise BadInput(f"after: {after[:100]!r} is not a cursor from this list")
         op = "lt" if descending else "gt"
         if order_field == "id":
             paged = paged.filter(**{f"id__{op}": pk})

@@ -135,6 +135,10 @@ async def test_a_cursor_reads_the_same_instant_in_any_offset(
     genuine = await listing(client, admin, first=10, order=order, after=first["pageInfo"]["endCursor"])
     assert numbers(await listing(client, admin, first=10, order=order, after=same_instant)) == numbers(genuine)
     assert len(numbers(genuine)) == 4
+    # A number that is no priority, in a cursor of the priority ordering: bad input, not a server error.
+    forged = base64.urlsafe_b64encode(json.dumps([1002, pk]).encode()).decode()
+    body = await client.post(PAGE, {"after": forged, "order": {"field": "PRIORITY", "direction": "ASC"}}, admin.token)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
 async def _seed_many(count: int) -> None:

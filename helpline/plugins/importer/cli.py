@@ -42,7 +42,13 @@ def run_import(
     from helpline.cli import run_with_database  # the CLI's own helper: same settings, same errors
 
     root = _root(ctx)
-    report_file: IO[str] | None = open(skipped_report, "w", encoding="utf-8", newline="") if skipped_report else None  # noqa: SIM115
+    try:
+        # Closed in the finally below, after the import (a with block would span the whole function).
+        report_file: IO[str] | None = (
+            open(skipped_report, "w", encoding="utf-8", newline="") if skipped_report else None  # noqa: SIM115
+        )
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the skipped-rows report: {exc}") from None
     writer = csv.writer(report_file) if report_file else None
     if writer:
         writer.writerow(["line", "key", "reason"])

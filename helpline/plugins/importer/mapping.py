@@ -17,6 +17,7 @@ import dataclasses
 import datetime as dt
 import functools
 import json
+import re
 import tomllib
 import zoneinfo
 from collections.abc import Mapping as MappingType
@@ -50,6 +51,14 @@ VALUE_TABLES = {
     "sla_met": {"true", "false"},
 }
 PRIORITIES = {priority.name.lower(): priority for priority in Priority}
+
+
+# Dates a help desk's history can hold: what the rest of Helpline (cursors, reports, SLA
+# calendars) reads back. A date outside is a typo or a placeholder ("0001-01-01"), and skips its row.
+EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
+# Sequence numbers are stored as 64-bit integers.
+MAX_SEQUENCE = 2**62
 
 
 class MappingError(ValueError):
@@ -124,6 +133,9 @@ class Mapping:
         if value is None:
             return None
         text = str(value).strip()
+        if not text.isascii():
+            # A lone surrogate (JSON "\ud800") is no text: it could be neither stored nor printed.
+            text = text.encode("utf-8", "replace").decode("utf-8")
         return None if text in self.missing else text
 
     def _date(self, row: MappingType[str, Any], field: str, zone: dt.tzinfo) -> dt.datetime | None:
@@ -131,19 +143,22 @@ class Mapping:
         if text is None:
             return None
         try:
-            return _utc_instant(text, self.datetime_format, zone)
-        except ValueError:
+            instant = _utc_instant(text, self.datetime_format, zone)
+        except (ValueError, OverflowError):
             raise RowProblem(f"invalid date in {self.columns[field]}: {text[:40]!r}") from None
+        if not EARLIEST <= instant <= LATEST:
+            raise RowProblem(f"impossible date in {self.columns[field]}: {text[:40]!r}")
+        return instant
 
     def _value(self, row: MappingType[str, Any], field: str) -> str | None:
         text = self._cell(row, field)
         if text is None:
             return None
         table = self.values.get(field)
-        if table is None:
-            return text
-        mapped = table.get(text, table.get("*"))
-        if mapped is None:
+        mapped = text if table is None else table.get(text, table.get("*"))
+        # Without a table the cell must already be one of Helpline's names; either way an unknown
+        # value skips the row (never a crash of the whole import).
+        if mapped is None or (field in VALUE_TABLES and mapped not in VALUE_TABLES[field]):
             raise RowProblem(f"unknown {field} {text[:40]!r}")
         return mapped
 
@@ -170,7 +185,9 @@ class Mapping:
             raise RowProblem("missing customer")
         sequence = self._cell(row, "sequence")
         try:
-            seq = int(sequence) if sequence is not None else line
+            seq = int(sequence) if sequence is not None and len(sequence) <= 30 else line
+            if sequence is not None and (len(sequence) > 30 or abs(seq) >= MAX_SEQUENCE):
+                raise ValueError(sequence)
         except ValueError:
             raise RowProblem(f"invalid sequence {str(sequence)[:40]!r}") from None
         priority = self._value(row, "priority")
@@ -205,35 +222,62 @@ def load_mapping(path: str | Path) -> Mapping:
     return mapping_from_dict(raw, where=str(path))
 
 
-def mapping_from_dict(raw: dict[str, Any], where: str = "mapping") -> Mapping:
-    """Build a :class:`Mapping` from a decoded mapping file, checking every part."""
+def _table(raw: dict[str, Any], name: str, problems: list[str]) -> dict[str, Any]:
+    """The sub-table ``name`` of the mapping (empty when absent); a problem when it is no table."""
+    value = raw.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.append(f"'{name}' must be a table")
+        return {}
+    return value
+
+
+# A host name: labels of letters, digits and hyphens, dot-separated (e-mails are built on it).
+_DOMAIN = re.compile(r"(?=.{1,200}$)([a-z0-9]([a-z0-9-]*[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+")
+
+
+def mapping_from_dict(raw: Any, where: str = "mapping") -> Mapping:
+    """Build a :class:`Mapping` from a decoded mapping file, checking every part (a wrong type is a
+    :class:`MappingError` like any other problem, never an exception of its own)."""
+    if not isinstance(raw, dict):
+        raise MappingError(f"{where}: a mapping is a table (TOML) or an object (JSON)")
     problems: list[str] = []
     source = raw.get("source")
     if not isinstance(source, str) or not source.strip() or len(source) > 100:
         problems.append("'source' must name the source (1-100 characters)")
-    columns = raw.get("columns") or {}
-    if not isinstance(columns, dict):
-        columns = {}
-        problems.append("'columns' must be a table of field = column")
+    columns = _table(raw, "columns", problems)
     problems += [f"unknown field {name!r} in [columns]" for name in columns if name not in FIELDS]
     problems += [f"[columns] needs {name!r}" for name in REQUIRED if name not in columns]
     problems += [f"column of {name!r} must be text" for name, col in columns.items() if not isinstance(col, str)]
-    form = raw.get("format") or {}
+    form = _table(raw, "format", problems)
     datetime_format = form.get("datetime", "%Y-%m-%dT%H:%M:%S")
+    if not isinstance(datetime_format, str) or not datetime_format.strip():
+        problems.append("[format] datetime must be a strptime format such as '%Y-%m-%d %H:%M'")
     timezone = form.get("timezone", "UTC")
     if place_zone(timezone) is None:
-        problems.append(f"unknown time zone {timezone!r}")
-    values = raw.get("values") or {}
+        problems.append(f"unknown time zone {str(timezone)[:80]!r}")
+    missing = form.get("missing", ["", "?"])
+    if not isinstance(missing, list) or not all(isinstance(item, str) for item in missing):
+        problems.append("[format] missing must be a list of texts")
+    values = _table(raw, "values", problems)
     for field, table in values.items():
         if field not in VALUE_TABLES:
             problems.append(f"[values.{field}]: only {', '.join(VALUE_TABLES)} take value tables")
+            continue
+        if not isinstance(table, dict):
+            problems.append(f"[values.{field}] must be a table of source value = Helpline value")
             continue
         bad = sorted({str(v) for v in table.values()} - VALUE_TABLES[field])
         if bad:
             problems.append(f"[values.{field}]: {', '.join(bad)} not one of {', '.join(sorted(VALUE_TABLES[field]))}")
     ticket_type = raw.get("ticket_type")
-    if ticket_type is not None and ticket_type not in {kind.value for kind in TicketType}:
-        problems.append(f"ticket_type {ticket_type!r} is not one of {', '.join(kind.value for kind in TicketType)}")
+    kinds = {kind.value for kind in TicketType}
+    if ticket_type is not None and (not isinstance(ticket_type, str) or ticket_type not in kinds):
+        problems.append(f"ticket_type {str(ticket_type)[:40]!r} is not one of {', '.join(sorted(kinds))}")
+    email_domain = raw.get("email_domain", "import.example")
+    if not isinstance(email_domain, str) or not _DOMAIN.fullmatch(email_domain):
+        problems.append(f"email_domain {str(email_domain)[:80]!r} is not a domain name such as import.example")
     if problems:
         raise MappingError(f"{where}: " + "; ".join(problems))
     return Mapping(
@@ -241,9 +285,9 @@ def mapping_from_dict(raw: dict[str, Any], where: str = "mapping") -> Mapping:
         columns=dict(columns),
         datetime_format=datetime_format,
         timezone=timezone,
-        missing=frozenset(form.get("missing", ["", "?"])),
+        missing=frozenset(missing),
         values={field: {str(k): str(v) for k, v in table.items()} for field, table in values.items()},
-        email_domain=str(raw.get("email_domain", "import.example")),
+        email_domain=email_domain,
         ticket_type=TicketType(ticket_type) if ticket_type else None,
     )
 

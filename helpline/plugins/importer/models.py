@@ -39,4 +39,17 @@ class ImportState(Model):
         unique_together = (("source", "key"),)
 
 
-__models__ = [ImportState]
+class ImportLock(Model):
+    """The running import: one at a time per database (see :mod:`.lock`)."""
+
+    name = fields.CharField(max_length=50, primary_key=True)
+    holder = fields.CharField(max_length=100)
+    source = fields.CharField(max_length=100)
+    started_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+
+    class Meta:
+        table = "importer_lock"
+
+
+__models__ = [ImportState, ImportLock]

@@ -36,6 +36,7 @@ import collections
 import copy
 import dataclasses
 import datetime as dt
+import hashlib
 import itertools
 import re
 import time
@@ -47,11 +48,12 @@ from helpline.core.bulk import update_by_key
 from helpline.core.clock import FrozenClock, install_process_clock
 from helpline.core.db import all_or_nothing, transaction
 from helpline.core.enums import MessageSource, Priority, Role, Status
-from helpline.core.errors import HelplineError
+from helpline.core.errors import HelplineError, ValidationFailed
 from helpline.core.models import Team, TeamMembership, Ticket, User
 from helpline.core.people import NewUser, create_team, create_user, set_team_membership
 from helpline.core.runtime import Runtime
 from helpline.core.tickets import UNSET, NewTicket, TicketChanges, create_ticket, prefetch_tickets, update_ticket
+from helpline.plugins.importer import lock
 from helpline.plugins.importer.mapping import CREATE, Mapping, SourceRow
 from helpline.plugins.importer.models import ImportState
 
@@ -134,10 +136,23 @@ def status_path(old: Status, new: Status) -> list[Status] | None:
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9]+( [A-Za-z0-9]+)*")
+
+
 def email_for(name: str, domain: str) -> str:
-    """The e-mail an imported person gets: ``Caller 2403`` -> ``caller-2403@<domain>``."""
-    slug = _SLUG.sub("-", name.lower()).strip("-") or "someone"
-    return f"{slug[:60]}@{domain}"
+    """The e-mail an imported person gets: ``Caller 2403`` -> ``caller-2403@<domain>``.
+
+    One person per name: a plain name (ASCII letters and digits, single spaces, at most 60
+    characters) becomes its slug, which no other plain name gives (up to letter case, as e-mail
+    addresses go). Any other name (accents, other scripts, punctuation, long) would lose letters in
+    the slug, and two people could become one account that sees both's tickets: it gets the slug
+    plus 10 hex digits of the name's SHA-256 (``José Díaz`` -> ``jos-d-az-<hash>@<domain>``).
+    """
+    slug = _SLUG.sub("-", name.lower()).strip("-")
+    if len(name) <= 60 and _PLAIN_NAME.fullmatch(name):
+        return f"{slug}@{domain}"
+    digest = hashlib.sha256(name.encode("utf-8", "replace")).hexdigest()[:10]
+    return f"{(slug[:40] or 'someone')}-{digest}@{domain}"
 
 
 @dataclasses.dataclass(slots=True)
@@ -171,7 +186,10 @@ class Replay:
         on_skip: Callable[[SkippedRow], None] | None = None,
         progress: Progress | None = None,
         all_or_nothing: bool = True,
+        lock_holder: str | None = None,
     ) -> None:
+        self.real_clock = rt.clock  # the import lock's lease runs on real time
+        self.lock_holder = lock_holder  # renewed in every batch's transaction (see .lock)
         self.clock = FrozenClock()
         self.rt = dataclasses.replace(rt, clock=self.clock)
         self.mapping = mapping
@@ -220,10 +238,20 @@ class Replay:
             # Everyone of the mapping's domain was read when the run began: a fresh import need not ask again.
             user = None if self.fresh else await User.get_or_none(email=email)
             if user is None:
-                user = await create_user(self.rt, self.viewer, NewUser(email=email, name=name[:200], role=role))
+                try:
+                    user = await create_user(self.rt, self.viewer, NewUser(email=email, name=name[:200], role=role))
+                except ValidationFailed as exc:
+                    # Created since this run read the people (another tool, the API): use it.
+                    user = await User.get_or_none(email=email)
+                    if user is None:
+                        raise HelplineError(str(exc)) from None
             self.users[email] = user
         if role != Role.CUSTOMER and user.role == Role.CUSTOMER:
             raise HelplineError(f"{name!r} is a customer and cannot be assigned tickets")
+        if role == Role.CUSTOMER and user.role != Role.CUSTOMER:
+            # The mapping's email_domain is the desk's own and the name is a staff member's (an
+            # imported customer "Admin" would otherwise file tickets as the admin): refuse.
+            raise HelplineError(f"{name!r} is {user.email}, a {user.role.value} account, not a customer")
         return user
 
     async def _team(self, name: str | None) -> int | None:
@@ -462,6 +490,8 @@ class Replay:
             else:
                 await self._update(row)
         await self._flush()
+        if self.lock_holder is not None:
+            await lock.renew(self.lock_holder, self.real_clock)
 
     async def _batch(self, rows: list[SourceRow]) -> None:
         """Replay one batch in one transaction: all or nothing first, carefully if a row is refused."""

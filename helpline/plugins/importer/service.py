@@ -11,7 +11,7 @@ from helpline.core.enums import Role
 from helpline.core.errors import HelplineError
 from helpline.core.models import User
 from helpline.core.runtime import Runtime
-from helpline.plugins.importer import sla_setup
+from helpline.plugins.importer import lock, sla_setup
 from helpline.plugins.importer.mapping import Mapping
 from helpline.plugins.importer.ordering import DEFAULT_RUN_SIZE, prepare
 from helpline.plugins.importer.replay import DEFAULT_BATCH_SIZE, ImportReport, Progress, Replay, SkippedRow
@@ -71,8 +71,38 @@ async def import_file(
     and the same result (the reference the tests compare the batched replay with).
     """
     viewer = await import_viewer(admin_email)
+    holder = lock.holder_name()
+    await lock.acquire(holder, mapping.source, rt.clock)  # one import at a time: see .lock
+    try:
+        return await _import_locked(
+            rt, path, mapping, viewer, holder, batch_size, sla_policy, on_skip, progress, run_size, all_or_nothing
+        )
+    finally:
+        await lock.release(holder)
+
+
+async def _import_locked(
+    rt: Runtime,
+    path: str | Path,
+    mapping: Mapping,
+    viewer: auth.Viewer,
+    holder: str,
+    batch_size: int,
+    sla_policy: bool,
+    on_skip: Callable[[SkippedRow], None] | None,
+    progress: Progress | None,
+    run_size: int | None,
+    all_or_nothing: bool,
+) -> ImportOutcome:
     replay = Replay(
-        rt, mapping, viewer, batch_size=batch_size, on_skip=on_skip, progress=progress, all_or_nothing=all_or_nothing
+        rt,
+        mapping,
+        viewer,
+        batch_size=batch_size,
+        on_skip=on_skip,
+        progress=progress,
+        all_or_nothing=all_or_nothing,
+        lock_holder=holder,
     )
     sla_on = rt.plugins.pm.has_plugin("sla")
     created = False

@@ -10,6 +10,7 @@ import csv
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -21,8 +22,10 @@ class SourceError(ValueError):
 
 def _open_text(path: Path) -> IO[str]:
     if path.name.lower().endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return path.open(encoding="utf-8", newline="")
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
+    # utf-8-sig: files saved by spreadsheets start with a byte order mark, which would otherwise
+    # become part of the first column's name (and every row would lack its key).
+    return path.open(encoding="utf-8-sig", newline="")
 
 
 def _format_of(path: Path) -> str:
@@ -59,5 +62,15 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 if not isinstance(records, list) or not all(isinstance(item, dict) for item in records):
                     raise SourceError(f"{path.name}: a .json file must hold a list of objects")
                 yield from enumerate(records, start=1)
-        except (UnicodeDecodeError, json.JSONDecodeError, csv.Error, gzip.BadGzipFile, EOFError) as exc:
-            raise SourceError(f"{path.name}: {exc}") from None
+        # zlib.error: a corrupt .gz; ValueError: JSON numbers too long to read (and JSONDecodeError);
+        # RecursionError: JSON nested deeper than Python parses.
+        except (
+            UnicodeDecodeError,
+            ValueError,
+            csv.Error,
+            gzip.BadGzipFile,
+            EOFError,
+            zlib.error,
+            RecursionError,
+        ) as exc:
+            raise SourceError(f"{path.name}: {str(exc)[:200]}") from None

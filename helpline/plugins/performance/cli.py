@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from helpline.core.enums import Priority
+from helpline.core.enums import Channel, Priority
 from helpline.core.errors import HelplineError
 from helpline.core.runtime import Runtime
 from helpline.plugins.performance import service
@@ -32,17 +32,32 @@ def _run(ctx: click.Context, work: Any) -> Any:
         raise click.ClickException(exc.message) from None
 
 
+MAX_ID = 2**31 - 1
+
+
 def _ids(text: str | None) -> tuple[int, ...]:
     if not text:
         return ()
     try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
+        ids = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
         raise click.BadParameter("give comma-separated numeric ids") from None
+    if not all(0 < value <= MAX_ID for value in ids):  # ids are 32-bit: a larger one names nothing
+        raise click.BadParameter(f"ids are between 1 and {MAX_ID}")
+    return ids
 
 
 def _names(text: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (text or "").split(",") if part.strip())
+
+
+def _channels(text: str | None) -> tuple[str, ...]:
+    """Channel names, checked (an unknown one would only give an empty report)."""
+    names = tuple(name.lower() for name in _names(text))
+    known = {channel.value for channel in Channel}
+    if not set(names) <= known:
+        raise click.BadParameter(f"choose from {', '.join(sorted(known))}", param_hint="--channels")
+    return names
 
 
 def _priorities(text: str | None) -> tuple[int, ...]:
@@ -99,7 +114,7 @@ def report_command(
             team_ids=_ids(team_ids),
             agent_ids=_ids(agent_ids),
             organization_ids=_ids(organization_ids),
-            channels=_names(channels),
+            channels=_channels(channels),
             priorities=_priorities(priorities),
             categories=_names(categories),
         ),

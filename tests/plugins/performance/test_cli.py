@@ -81,6 +81,10 @@ async def test_rebuild_and_report_from_the_command_line(database_url: str, tmp_p
     assert sum(row["created"] for row in filtered) == sum(1 for row in incremental[0] if row["priority"] >= 3) > 0
     wrong = run_helpline("performance", "report", *period, "--priorities", "lunch", cwd=tmp_path, env=env)
     assert wrong.returncode == 2 and "--priorities" in wrong.stderr
+    wrong = run_helpline("performance", "report", *period, "--channels", "fax", cwd=tmp_path, env=env)
+    assert wrong.returncode == 2 and "--channels" in wrong.stderr
+    huge = run_helpline("performance", "report", *period, "--team-ids", "9" * 23, cwd=tmp_path, env=env)
+    assert huge.returncode == 2 and "between 1 and" in huge.stderr and "Traceback" not in huge.stderr
 
     bad = run_helpline("performance", "report", *period, "--timezone", "Nowhere/Land", cwd=tmp_path, env=env)
     assert bad.returncode == 1 and "unknown time zone" in bad.stderr and "Traceback" not in bad.stderr
