@@ -28,15 +28,21 @@ def _dump_run(run: list[SourceRow], folder: str) -> IO[bytes]:
     pickler = pickle.Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL)
     for item in run:
         pickler.dump(item)
+        # Each row its own pickle: with one memo for the run, later rows would refer to earlier
+        # objects (a team name, say), and the reader would have to keep every object it read
+        # (the whole run: 45 MB of the full log, growing as the merge went on). _load_run reads
+        # each row with a fresh unpickler likewise.
+        pickler.clear_memo()
     handle.seek(0)
     return handle
 
 
 def _load_run(handle: IO[bytes]) -> Iterator[SourceRow]:
-    unpickler = pickle.Unpickler(handle)
     while True:
         try:
-            yield unpickler.load()
+            # A new unpickler per row (rows are pickled one by one, see _dump_run): one unpickler
+            # would keep every object it read in its memo (clearing it does not renumber it).
+            yield pickle.load(handle)
         except EOFError:
             return
 
@@ -45,7 +51,7 @@ class TimeOrdered(contextlib.AbstractContextManager["TimeOrdered"]):
     """The prepared updates: ``len()`` of them, iterated in time order; close to drop the runs."""
 
     def __init__(self, in_memory: list[SourceRow], runs: list[IO[bytes]], spilled: int = 0) -> None:
-        in_memory.sort()
+        in_memory.sort(reverse=True)  # consumed from the end: see _drain
         self._in_memory = in_memory
         self._runs = runs
         self.total = len(in_memory) + spilled
@@ -54,9 +60,17 @@ class TimeOrdered(contextlib.AbstractContextManager["TimeOrdered"]):
         return self.total
 
     def __iter__(self) -> Iterator[SourceRow]:
+        """The rows in time order, once: each row is let go as it is handed out."""
         if not self._runs:
-            return iter(self._in_memory)
-        return heapq.merge(iter(self._in_memory), *(_load_run(run) for run in self._runs))
+            return self._drain()
+        return heapq.merge(self._drain(), *(_load_run(run) for run in self._runs))
+
+    def _drain(self) -> Iterator[SourceRow]:
+        # Popped, not iterated: the in-memory run (up to run_size rows, the largest thing an
+        # import holds) shrinks as the replay goes instead of staying whole to the end.
+        rows = self._in_memory
+        while rows:
+            yield rows.pop()
 
     def close(self) -> None:
         """Remove the temporary runs."""

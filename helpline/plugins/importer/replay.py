@@ -97,11 +97,20 @@ class ImportReport:
 
     def skip(self, line: int, key: str | None, reason: str) -> SkippedRow:
         """Count and list a skipped row."""
+        key, reason = _printable(key), _printable(reason) or ""
         self.skipped[_reason_class(reason)] += 1
         row = SkippedRow(line, key, reason)
         if len(self.skipped_rows) < MAX_LISTED:
             self.skipped_rows.append(row)
         return row
+
+
+def _printable(text: str | None) -> str | None:
+    """``text`` as it can be printed and written to the CSV report: a lone surrogate of a broken
+    source (JSON "\\ud800") becomes "?" (the row's key and reason quote the source)."""
+    if text is None or text.isascii():
+        return text
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _reason_class(reason: str) -> str:

@@ -132,7 +132,7 @@ def test_an_unreadable_file_is_a_one_line_error(run: Run, name: str, data: str |
 
 
 def test_lone_surrogates_are_replaced_not_a_crash(run: Run) -> None:
-    row = {"id": "\ud800", "at": "2020-01-01 10:00", "state": "new", "who": "\udfff"}
+    row = {"id": "K\ud800", "at": "2020-01-01 10:00", "state": "new", "who": "B\udfff"}
     done, database = run("surrogate.jsonl", json.dumps(row) + "\n", mapping=MAPPING.format(zone="UTC"))
     no_traceback(done)
     assert done.returncode == 0 and tickets(database) == 1
