@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 from collections import defaultdict
-from collections.abc import Sequence
 from typing import Any
 
 import pluggy
@@ -43,7 +42,6 @@ from helpline.plugins.performance.metrics import (
 from helpline.plugins.performance.models import OPEN_END, PerformanceEpisode, PerformanceTicket
 
 BUSINESS_HOOK = "helpline_performance_business_minutes"
-EVENT_FIELDS = ("id", "ticket_id", "kind", "field", "old_value", "new_value", "actor_source", "created_at")
 STAFF_ROLES = (Role.AGENT.value, Role.ADMIN.value)
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 # Ticket metric attributes stored as they are (instants are converted, see the models' docstring).
@@ -140,30 +138,6 @@ def metrics_from_rows(row: PerformanceTicket, episode: PerformanceEpisode | None
             first_response_business=episode.first_response_business,
         )
     return metrics
-
-
-async def load_events(ticket_ids: Sequence[int], after: int = 0) -> dict[int, list[EventRecord]]:
-    """The events of ``ticket_ids`` with ids above ``after``, oldest first, per ticket (one query)."""
-    rows = (
-        await TicketEvent.filter(ticket_id__in=list(ticket_ids), id__gt=after)
-        .order_by("ticket_id", "id")
-        .values(*EVENT_FIELDS, "actor__role")
-    )
-    events: dict[int, list[EventRecord]] = defaultdict(list)
-    for row in rows:
-        events[row["ticket_id"]].append(
-            EventRecord(
-                id=int(row["id"]),
-                kind=str(row["kind"]),
-                field=row["field"],
-                old=decode(row["old_value"]),
-                new=decode(row["new_value"]),
-                actor_source=str(row["actor_source"]),
-                actor_is_staff=str(row["actor__role"]) in STAFF_ROLES,
-                created_at=row["created_at"],
-            )
-        )
-    return events
 
 
 # Tickets per statement of :func:`load_events_after` (two parameters each; both databases allow
@@ -343,7 +317,7 @@ async def rebuild(manager: pluggy.PluginManager, *, batch_size: int = 500) -> in
             return done
         last_id = tickets[-1].id
         ids = [ticket.id for ticket in tickets]
-        events = await load_events(ids)
+        events = await load_events_after(dict.fromkeys(ids, 0))
         rows: list[PerformanceTicket] = []
         episodes: list[PerformanceEpisode] = []
         for ticket in tickets:
