@@ -242,6 +242,7 @@ def demo(ctx: click.Context, folder: str | None, port: int | None, no_serve: boo
     click.echo("")
     click.echo(DEMO_QUERIES.format(host=settings.host, port=settings.port, token=token))
     if no_serve:
+        click.echo(f"\nServe it later with:  helpline --database-url sqlite://{database} serve")
         return
     try:
         ctx.invoke(serve, host=None, port=None, admin_email="admin@example.com", no_jobs=False, no_migrate=False)

@@ -15,7 +15,7 @@ from helpline.plugins.importer import lock, sla_setup
 from helpline.plugins.importer.mapping import Mapping
 from helpline.plugins.importer.ordering import DEFAULT_RUN_SIZE, prepare
 from helpline.plugins.importer.replay import DEFAULT_BATCH_SIZE, ImportReport, Progress, Replay, SkippedRow
-from helpline.plugins.importer.sources import read_rows
+from helpline.plugins.importer.sources import check_header, read_rows
 
 SAMPLE = Path(__file__).parent / "data" / "servicenow_sample.csv.gz"
 
@@ -71,6 +71,7 @@ async def import_file(
     and the same result (the reference the tests compare the batched replay with).
     """
     viewer = await import_viewer(admin_email)
+    check_header(path, mapping.columns.items())  # before anything is written
     holder = lock.holder_name()
     await lock.acquire(holder, mapping.source, rt.clock)  # one import at a time: see .lock
     try:

@@ -11,7 +11,7 @@ import gzip
 import io
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -62,10 +62,13 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 if not isinstance(records, list) or not all(isinstance(item, dict) for item in records):
                     raise SourceError(f"{path.name}: a .json file must hold a list of objects")
                 yield from enumerate(records, start=1)
+        except SourceError:
+            raise  # already says what is wrong (and is a ValueError too)
+        except UnicodeDecodeError:
+            raise SourceError(f"{path.name}: not UTF-8 text (save the file as UTF-8)") from None
         # zlib.error: a corrupt .gz; ValueError: JSON numbers too long to read (and JSONDecodeError);
         # RecursionError: JSON nested deeper than Python parses.
         except (
-            UnicodeDecodeError,
             ValueError,
             csv.Error,
             gzip.BadGzipFile,
@@ -74,3 +77,23 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
             RecursionError,
         ) as exc:
             raise SourceError(f"{path.name}: {str(exc)[:200]}") from None
+
+
+def check_header(path: str | Path, columns: Iterable[tuple[str, str]]) -> None:
+    """For a CSV file, :class:`SourceError` when its header lacks a column the mapping names.
+
+    ``columns`` are (field, column) pairs. A misspelt column would otherwise skip every row as
+    "missing <field>", after a whole run. JSON records may leave keys out per record, so only CSV
+    headers are checked.
+    """
+    path = Path(path)
+    if _format_of(path) != "csv":
+        return
+    first = next(read_rows(path), None)
+    if first is None:
+        return
+    present = set(first[1])
+    absent = [f"{column!r} ({field})" for field, column in columns if column not in present]
+    if absent:
+        shown = ", ".join(repr(name) for name in list(first[1])[:20])
+        raise SourceError(f"{path.name} has no column {', '.join(absent)}; its columns: {shown}")

@@ -35,15 +35,16 @@ def _run(ctx: click.Context, work: Any) -> Any:
 MAX_ID = 2**31 - 1
 
 
-def _ids(text: str | None) -> tuple[int, ...]:
+def _ids(text: str | None, option: str) -> tuple[int, ...]:
+    """Numeric ids (as ``helpline`` commands print them; GraphQL's global ids are not taken)."""
     if not text:
         return ()
     try:
         ids = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise click.BadParameter("give comma-separated numeric ids") from None
+        raise click.BadParameter("give comma-separated numeric ids", param_hint=option) from None
     if not all(0 < value <= MAX_ID for value in ids):  # ids are 32-bit: a larger one names nothing
-        raise click.BadParameter(f"ids are between 1 and {MAX_ID}")
+        raise click.BadParameter(f"ids are between 1 and {MAX_ID}", param_hint=option)
     return ids
 
 
@@ -111,9 +112,9 @@ def report_command(
         group_by=_names(group_by),
         interval=Interval(interval) if interval else None,
         filter=ReportFilter(
-            team_ids=_ids(team_ids),
-            agent_ids=_ids(agent_ids),
-            organization_ids=_ids(organization_ids),
+            team_ids=_ids(team_ids, "--team-ids"),
+            agent_ids=_ids(agent_ids, "--agent-ids"),
+            organization_ids=_ids(organization_ids, "--organization-ids"),
             channels=_channels(channels),
             priorities=_priorities(priorities),
             categories=_names(categories),
@@ -127,7 +128,7 @@ def report_command(
 
     rows = _run(ctx, work)
     if output_format == "json":
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     buffer = io.StringIO()
     columns = list(rows[0]) if rows else ["period_start", *request.group_by, "created", "solved", "backlog"]

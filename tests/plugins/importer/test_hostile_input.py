@@ -172,3 +172,24 @@ def test_an_imported_customer_never_becomes_a_staff_account(run: Run) -> None:
     done, database = run("admin.csv", HEADER + "K1,2020-01-01 10:00,new,Admin,0,\n", mapping=mapping)
     assert done.returncode == 0, done.stderr
     assert tickets(database) == 0 and "a admin account, not a customer" in done.stdout
+
+
+def test_a_column_the_file_lacks_is_a_one_line_error_before_anything_is_written(run: Run) -> None:
+    mapping = MAPPING.format(zone="UTC").replace('customer = "who"', 'customer = "caller"')
+    done, database = run("a.csv", HEADER + GOOD_ROW, mapping=mapping)
+    assert done.returncode == 1, done.stdout
+    assert "Error: a.csv has no column 'caller' (customer)" in done.stderr and "'who'" in done.stderr
+    assert tickets(database) == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("empty.csv", "", "Error: empty.csv: no header row"),
+        ("latin1.csv", (HEADER + "K0,2020-01-01 09:00,new,Zoë,0,\n").encode("latin-1"), "not UTF-8 text"),
+    ],
+)
+def test_broken_files_are_named_once_with_a_hint(run: Run, name: str, data: str | bytes, message: str) -> None:
+    done, _database = run(name, data)
+    assert done.returncode == 1 and message in done.stderr, done.stderr
+    assert done.stderr.count(name) == 1
