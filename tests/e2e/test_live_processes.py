@@ -95,13 +95,12 @@ async def test_a_change_through_one_process_reaches_a_subscriber_on_another(data
                 customer_op = await customer_live.subscribe(VISIBLE_CHANGED)
                 await first_event(admin_live, admin_op, http, ticket["id"], a.admin_token)
                 await first_event(customer_live, customer_op, http, ticket["id"], a.admin_token)
-                # The admin's subscription also saw the customer's warm-up changes: drain to a marker.
+                # Both subscriptions may still hold warm-up changes (on a busy machine a retried warm-up
+                # update is heard after the one that ended the warm-up): drain each to a marker.
                 await data(http, UPDATE_TICKET, {"input": {"id": ticket["id"], "status": "PENDING"}}, a.admin_token)
-                while (await admin_live.next_data(admin_op))["visibleTicketsChanged"]["ticket"]["status"] != "PENDING":
-                    pass
-                assert (await customer_live.next_data(customer_op))["visibleTicketsChanged"]["ticket"][
-                    "status"
-                ] == "PENDING"
+                for live, operation in ((admin_live, admin_op), (customer_live, customer_op)):
+                    while (await live.next_data(operation))["visibleTicketsChanged"]["ticket"]["status"] != "PENDING":
+                        pass
 
                 note = {"ticketId": ticket["id"], "body": "internal: again?", "internal": True}
                 await data(http, ADD_MESSAGE, {"input": note}, a.admin_token)
