@@ -185,8 +185,9 @@ class Mapping:
             raise RowProblem("missing customer")
         sequence = self._cell(row, "sequence")
         try:
-            seq = int(sequence) if sequence is not None and len(sequence) <= 30 else line
-            if sequence is not None and (len(sequence) > 30 or abs(seq) >= MAX_SEQUENCE):
+            # Length first: int() of a huge digit string is slow (and refused past 4,300 digits).
+            seq = line if sequence is None else int(sequence) if len(sequence) <= 30 else MAX_SEQUENCE
+            if abs(seq) >= MAX_SEQUENCE:
                 raise ValueError(sequence)
         except ValueError:
             raise RowProblem(f"invalid sequence {str(sequence)[:40]!r}") from None
