@@ -95,6 +95,12 @@ class SourceRow(NamedTuple):
 CREATE, UPDATE = 0, 1
 
 
+def printable(text: str) -> str:
+    """``text`` with any lone surrogate (JSON "\\ud800", no text at all: it could be neither stored
+    nor printed) replaced by "?"."""
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
+
+
 @functools.lru_cache(maxsize=16_384)
 def _utc_instant(text: str, datetime_format: str, zone: dt.tzinfo) -> dt.datetime:
     """``text`` read with ``datetime_format`` in ``zone``, as a UTC instant (ValueError if unreadable).
@@ -132,10 +138,7 @@ class Mapping:
         value = row.get(column)
         if value is None:
             return None
-        text = str(value).strip()
-        if not text.isascii():
-            # A lone surrogate (JSON "\ud800") is no text: it could be neither stored nor printed.
-            text = text.encode("utf-8", "replace").decode("utf-8")
+        text = printable(str(value).strip())
         return None if text in self.missing else text
 
     def _date(self, row: MappingType[str, Any], field: str, zone: dt.tzinfo) -> dt.datetime | None:

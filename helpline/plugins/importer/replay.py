@@ -54,7 +54,7 @@ from helpline.core.people import NewUser, create_team, create_user, set_team_mem
 from helpline.core.runtime import Runtime
 from helpline.core.tickets import UNSET, NewTicket, TicketChanges, create_ticket, prefetch_tickets, update_ticket
 from helpline.plugins.importer import lock
-from helpline.plugins.importer.mapping import CREATE, Mapping, SourceRow
+from helpline.plugins.importer.mapping import CREATE, Mapping, SourceRow, printable
 from helpline.plugins.importer.models import ImportState
 
 DEFAULT_BATCH_SIZE = 500
@@ -97,20 +97,13 @@ class ImportReport:
 
     def skip(self, line: int, key: str | None, reason: str) -> SkippedRow:
         """Count and list a skipped row."""
-        key, reason = _printable(key), _printable(reason) or ""
+        # Keys and reasons quote the source: printable, for the screen and the CSV report.
+        key, reason = (printable(key) if key is not None else None), printable(reason)
         self.skipped[_reason_class(reason)] += 1
         row = SkippedRow(line, key, reason)
         if len(self.skipped_rows) < MAX_LISTED:
             self.skipped_rows.append(row)
         return row
-
-
-def _printable(text: str | None) -> str | None:
-    """``text`` as it can be printed and written to the CSV report: a lone surrogate of a broken
-    source (JSON "\\ud800") becomes "?" (the row's key and reason quote the source)."""
-    if text is None or text.isascii():
-        return text
-    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _reason_class(reason: str) -> str:
