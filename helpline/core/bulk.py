@@ -85,6 +85,7 @@ async def insert_many(objects: Sequence[Model], chunk_size: int = 500) -> None:
     # The markers are numbered on PostgreSQL: one placeholder() per value cost more than the values.
     numbered = placeholder(1) != "?"
     width = len(names)
+    plain_row = "(" + ", ".join("?" * width) + ")"  # SQLite's markers are the same for every row
     for start in range(0, len(objects), chunk_size):
         chunk = objects[start : start + chunk_size]
         values: list[Any] = []
@@ -93,7 +94,7 @@ async def insert_many(objects: Sequence[Model], chunk_size: int = 500) -> None:
             if numbered:
                 rows.append("(" + ", ".join(f"${index * width + offset}" for offset in range(1, width + 1)) + ")")
             else:
-                rows.append("(" + ", ".join("?" * width) + ")")
+                rows.append(plain_row)
             values.extend(field.to_db_value(getattr(obj, name), obj) for name, field in fields)
         sql = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {", ".join(rows)} RETURNING "{pk_column}"'
         returned = await client.execute_query_dict(sql, values)

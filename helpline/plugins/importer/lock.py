@@ -13,10 +13,12 @@ The lease runs on the real clock (the runtime's), never on the replay's historic
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import socket
 import uuid
+from collections.abc import AsyncIterator
 
 from tortoise.exceptions import IntegrityError
 
@@ -75,3 +77,15 @@ async def renew(holder: str, clock: Clock) -> None:
 async def release(holder: str) -> None:
     """Give the lease back (a no-op if it was lost)."""
     await ImportLock.filter(name=LOCK_NAME, holder=holder).delete()
+
+
+@contextlib.asynccontextmanager
+async def held(source: str, clock: Clock) -> AsyncIterator[str]:
+    """Hold the lease while the block runs (see :func:`acquire`); yields the holder's name, which
+    the replay renews the lease with in every batch."""
+    holder = holder_name()
+    await acquire(holder, source, clock)
+    try:
+        yield holder
+    finally:
+        await release(holder)

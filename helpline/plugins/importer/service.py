@@ -72,54 +72,35 @@ async def import_file(
     """
     viewer = await import_viewer(admin_email)
     check_header(path, mapping.columns.items())  # before anything is written
-    holder = lock.holder_name()
-    await lock.acquire(holder, mapping.source, rt.clock)  # one import at a time: see .lock
-    try:
-        return await _import_locked(
-            rt, path, mapping, viewer, holder, batch_size, sla_policy, on_skip, progress, run_size, all_or_nothing
+    async with lock.held(mapping.source, rt.clock) as holder:  # one import at a time: see .lock
+        replay = Replay(
+            rt,
+            mapping,
+            viewer,
+            batch_size=batch_size,
+            on_skip=on_skip,
+            progress=progress,
+            all_or_nothing=all_or_nothing,
+            lock_holder=holder,
         )
-    finally:
-        await lock.release(holder)
+        sla_on = rt.plugins.pm.has_plugin("sla")
+        created = False
+        if sla_policy and sla_on:
+            created = await sla_setup.ensure_import_policy(viewer, rt.clock.now(), mapping.timezone)
+        counted = 0
 
+        def rows():  # type: ignore[no-untyped-def]
+            nonlocal counted
+            for item in read_rows(path):
+                counted += 1
+                yield item
 
-async def _import_locked(
-    rt: Runtime,
-    path: str | Path,
-    mapping: Mapping,
-    viewer: auth.Viewer,
-    holder: str,
-    batch_size: int,
-    sla_policy: bool,
-    on_skip: Callable[[SkippedRow], None] | None,
-    progress: Progress | None,
-    run_size: int | None,
-    all_or_nothing: bool,
-) -> ImportOutcome:
-    replay = Replay(
-        rt,
-        mapping,
-        viewer,
-        batch_size=batch_size,
-        on_skip=on_skip,
-        progress=progress,
-        all_or_nothing=all_or_nothing,
-        lock_holder=holder,
-    )
-    sla_on = rt.plugins.pm.has_plugin("sla")
-    created = False
-    if sla_policy and sla_on:
-        created = await sla_setup.ensure_import_policy(viewer, rt.clock.now(), mapping.timezone)
-    counted = 0
-
-    def rows():  # type: ignore[no-untyped-def]
-        nonlocal counted
-        for item in read_rows(path):
-            counted += 1
-            yield item
-
-    with prepare(
-        rows(), mapping, lambda line, key, reason: replay.skip(line, key, reason), run_size=run_size or DEFAULT_RUN_SIZE
-    ) as ordered:
-        report = await replay.run(ordered, len(ordered))
-    agreement = await sla_setup.agreement(mapping.source) if sla_on else None
-    return ImportOutcome(report=report, read_rows=counted, policy_created=created, agreement=agreement)
+        with prepare(
+            rows(),
+            mapping,
+            lambda line, key, reason: replay.skip(line, key, reason),
+            run_size=run_size or DEFAULT_RUN_SIZE,
+        ) as ordered:
+            report = await replay.run(ordered, len(ordered))
+        agreement = await sla_setup.agreement(mapping.source) if sla_on else None
+        return ImportOutcome(report=report, read_rows=counted, policy_created=created, agreement=agreement)
