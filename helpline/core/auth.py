@@ -31,6 +31,7 @@ from helpline.core.actors import Actor
 from helpline.core.enums import MessageSource, Role
 from helpline.core.errors import Forbidden, NotFound, Unauthenticated
 from helpline.core.models import ApiToken, Message, Organization, TeamMembership, Ticket, User
+from helpline.core.quick_reads import select
 
 TOKEN_PREFIX = "hl_"
 
@@ -144,10 +145,10 @@ async def authenticate(authorization: str | None, *, agents_see_all: bool = Fals
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthenticated("use the header 'Authorization: Bearer <token>'")
     db = ApiToken._meta.db
-    rows = await db.execute_query_dict(_viewer_statement(db.capabilities.dialect), [hash_token(secret.strip())])
+    rows = await select(db, _viewer_statement(db.capabilities.dialect), [hash_token(secret.strip())])
     if not rows or not rows[0]["is_active"]:
         raise Unauthenticated("the API token is invalid or has been revoked")
-    row = rows[0]
+    row = dict(rows[0])
     user = User._init_from_db(**row)
     team_ids: frozenset[int] = frozenset()
     if user.role == Role.AGENT and row["viewer_team_ids"]:

@@ -25,6 +25,7 @@ from helpline.core.contributions import ModelsContribution
 from helpline.core.errors import PluginLoadError
 from helpline.core.migrate import apply_migrations, record_all_migrations, unmigrated_apps
 from helpline.core.plugins import HelplinePlugins
+from helpline.core.quick_reads import close_readers
 
 CONNECTION = "default"
 logger = logging.getLogger("helpline")
@@ -158,6 +159,7 @@ async def open_database(
             yield context
         finally:
             await context.close_connections()
+            close_readers()
 
 
 def _check_sqlite_folder(database_url: str) -> None:

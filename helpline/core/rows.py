@@ -22,6 +22,8 @@ from tortoise.expressions import RawSQL, Subquery
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from helpline.core.quick_reads import select
+
 Converter = Callable[[Any], Any]
 
 
@@ -233,13 +235,13 @@ async def fetch_rows(
         sql, full_params = _built_sql(full.select_related(*joins) if joins else full)
         repeated = len(full_params) - len(params)
         if repeated < 0 or full_params != params[:repeated] + params or (repeated and not with_total):
-            _count, raw_rows = await db.execute_query(sql, full_params)
+            raw_rows = await select(db, sql, full_params)
             return _as_rows(queryset.model, joins, raw_rows)
         if len(_compiled) >= MAX_COMPILED_SHAPES:
             del _compiled[next(iter(_compiled))]
         compiled = _compiled[key] = _Compiled(sql, repeated)
     repeated = compiled.repeated
-    _count, raw_rows = await db.execute_query(compiled.sql, params[:repeated] + params if repeated else params)
+    raw_rows = await select(db, compiled.sql, params[:repeated] + params if repeated else params)
     if not raw_rows:
         return []
     if compiled.row_class is None:
