@@ -146,8 +146,11 @@ async def authenticate(authorization: str | None, *, agents_see_all: bool = Fals
         raise Unauthenticated("use the header 'Authorization: Bearer <token>'")
     db = ApiToken._meta.db
     rows = await select(db, _viewer_statement(db.capabilities.dialect), [hash_token(secret.strip())])
-    if not rows or not rows[0]["is_active"]:
+    if not rows:
         raise Unauthenticated("the API token is invalid or has been revoked")
+    if not rows[0]["is_active"]:
+        # Saying so tells the holder of a valid token only about its own account.
+        raise Unauthenticated("the API token's user is deactivated")
     row = dict(rows[0])
     user = User._init_from_db(**row)
     team_ids: frozenset[int] = frozenset()

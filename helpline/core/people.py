@@ -276,7 +276,7 @@ async def revoke_api_token(rt: Runtime, viewer: auth.Viewer | None, token_id: in
     acting = auth.require_viewer(viewer)
     token = await ApiToken.get_or_none(id=token_id)
     if token is None or (token.user_id != acting.user.id and not acting.is_admin):
-        raise NotFound(f"no API token with id {token_id}")
+        raise NotFound("no such API token")
     if token.revoked_at is None:
         token.revoked_at = rt.clock.now()
         await token.save(update_fields=["revoked_at"])

@@ -197,6 +197,7 @@ async def test_tokens_are_hashed_shown_once_and_revocable(client: HelplineClient
     )
     revoked = await client.post("{ viewer { name } }", token=secret)
     assert revoked["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert revoked["errors"][0]["message"] == "the API token is invalid or has been revoked"
 
 
 async def test_deactivated_users_tokens_stop_working(client: HelplineClient, admin: TestUser, agent: TestUser) -> None:
@@ -208,6 +209,14 @@ async def test_deactivated_users_tokens_stop_working(client: HelplineClient, adm
     )
     body = await client.post("{ viewer { name } }", token=agent.token)
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert body["errors"][0]["message"] == "the API token's user is deactivated"
+    # Reactivating gives the same tokens back: deactivation suspends an account, revoking ends a token.
+    await client.data(
+        "mutation($id: ID!) { updateUser(input: {id: $id, isActive: true}) { user { isActive } } }",
+        {"id": agent_id},
+        admin.token,
+    )
+    assert (await client.data("{ viewer { name } }", token=agent.token))["viewer"]["name"] == "Alan Agent"
 
 
 async def test_bad_tokens_are_unauthenticated(client: HelplineClient) -> None:

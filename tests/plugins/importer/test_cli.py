@@ -6,6 +6,7 @@ import csv
 import gzip
 import json
 import signal
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -129,6 +130,7 @@ def test_demo_builds_a_database_and_prints_a_token(tmp_path: Path) -> None:
     assert "Tickets created: 276;" in result.stdout
     assert "Admin token (admin@example.com):  hl_" in result.stdout
     assert "teamPerformance" in result.stdout
+    assert "    skipped " in result.stdout and "    line " not in result.stdout  # counts by reason, not rows
     assert (tmp_path / "demo" / "helpline-demo.db").exists()
 
 
@@ -146,6 +148,18 @@ def test_a_served_demo_answers_and_removes_its_temporary_folder_when_stopped(tmp
         demo.kill()
     assert not list(tmp_path.glob("helpline-demo-*")), demo.describe()
     assert "Removed the demo folder" in demo.text
+
+
+def test_a_demo_on_a_busy_port_stops_before_building_and_leaves_no_folder(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**helpline_env(None), "TMPDIR": str(tmp_path)}
+        result = run_helpline("demo", "--port", str(port), cwd=tmp_path, env=env)
+    assert result.returncode == 1 and "Address already in use" in result.stderr, result.stderr
+    assert "Building" not in result.stdout
+    assert not list(tmp_path.glob("helpline-demo-*"))
 
 
 def test_the_sample_is_a_faithful_excerpt_of_the_real_log(shared_data: Path) -> None:
