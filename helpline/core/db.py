@@ -158,8 +158,8 @@ async def open_database(
                     await context.generate_schemas(safe=True)
             yield context
         finally:
-            await context.close_connections()
             close_readers()
+            await context.close_connections()
 
 
 def _check_sqlite_folder(database_url: str) -> None:
