@@ -66,6 +66,7 @@ class _Reader:
 
     connection: sqlite3.Connection
     thread: int
+    writer_lock: asyncio.Lock  # the Tortoise client's: held by a statement or transaction on its connection
     checks: int = 0
 
     def over_budget(self) -> bool:
@@ -96,7 +97,7 @@ def _reader(db: BaseDBAsyncClient) -> _Reader | None:
     connection.row_factory = sqlite3.Row
     connection.execute("PRAGMA query_only = ON")  # a write sent here by mistake fails, then takes the usual path
     connection.execute("PRAGMA busy_timeout = 0")
-    reader = _readers[db] = _Reader(connection, thread)
+    reader = _readers[db] = _Reader(connection, thread, db._lock)
     connection.set_progress_handler(reader.over_budget, _STEPS_PER_CHECK)
     # Closed with the database by close_readers(); this is for a client dropped without that.
     weakref.finalize(db, connection.close)
@@ -119,8 +120,8 @@ async def select(db: BaseDBAsyncClient, sql: str, params: Sequence[Any]) -> Sequ
         # took the loop from a write's statements: measured with 1 client creating tickets and 4
         # listing, 3x fewer writes than before the read connection; with both, more of both.
         await asyncio.sleep(0)
-        if db._lock.locked():
-            async with db._lock:
+        if reader.writer_lock.locked():
+            async with reader.writer_lock:
                 pass
         db_client_logger.debug("%s: %s", sql, params)
         try:
