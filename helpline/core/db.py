@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext, get_current_context
 from tortoise.exceptions import ConfigurationError
 from tortoise.transactions import in_transaction
@@ -24,6 +25,7 @@ from tortoise.transactions import in_transaction
 from helpline.core.contributions import ModelsContribution
 from helpline.core.errors import PluginLoadError
 from helpline.core.migrate import apply_migrations, record_all_migrations, unmigrated_apps
+from helpline.core.pg_pool import PooledConnection
 from helpline.core.plugins import HelplinePlugins
 from helpline.core.quick_reads import close_readers
 
@@ -90,6 +92,18 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def connection_config(database_url: str) -> str | dict[str, Any]:
+    """Tortoise's connection entry for ``database_url``: the URL itself for SQLite; for PostgreSQL
+    the same expanded into engine and credentials, with connections that skip asyncpg's reset
+    query on their way back to the pool (:mod:`helpline.core.pg_pool`)."""
+    url = normalise_database_url(database_url)
+    if not url.startswith("asyncpg://"):
+        return url
+    config = expand_db_url(url)
+    config["credentials"]["connection_class"] = PooledConnection
+    return config
+
+
 def tortoise_config(plugins: HelplinePlugins, database_url: str) -> dict[str, Any]:
     """The Tortoise config: one app per ``helpline_register_models`` contribution."""
     apps: dict[str, dict[str, Any]] = {}
@@ -113,7 +127,7 @@ def tortoise_config(plugins: HelplinePlugins, database_url: str) -> dict[str, An
         if models.migrations:
             apps[models.app]["migrations"] = models.migrations
     return {
-        "connections": {CONNECTION: normalise_database_url(database_url)},
+        "connections": {CONNECTION: connection_config(database_url)},
         "apps": apps,
         "use_tz": True,
         "timezone": "UTC",
