@@ -105,9 +105,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def encode_cursor(order_value: Any, pk: int) -> str:
-    """An opaque cursor for the row with ordering value ``order_value`` and id ``pk``."""
-    return base64.urlsafe_b64encode(json.dumps([_plain(order_value), pk]).encode()).decode()
+def encode_cursor(order_value: Any, pk: int, ordering: str = "id") -> str:
+    """An opaque cursor for the row with ordering value ``order_value`` and id ``pk`` in a list
+    ordered by ``ordering`` (the field, ``-`` first when descending): a cursor continues only a
+    list in the same order; in another, "after this row" would skip or repeat rows."""
+    return base64.urlsafe_b64encode(json.dumps([_plain(order_value), pk, ordering]).encode()).decode()
 
 
 MAX_CURSOR_LENGTH = 200
@@ -120,13 +122,16 @@ def _checked_int(value: Any) -> int:
     return value
 
 
-def decode_cursor(cursor: str, is_datetime: bool) -> tuple[Any, int]:
+def decode_cursor(cursor: str, is_datetime: bool, ordering: str = "id") -> tuple[Any, int]:
     """Reverse :func:`encode_cursor`; BAD_USER_INPUT for anything else (forged values included:
-    the ordering value must have the ordering column's type, the id must be a 32-bit integer)."""
+    the ordering value must have the ordering column's type, the id must be a 32-bit integer),
+    and for a cursor of a list in another order than ``ordering``."""
     try:
         if len(cursor) > MAX_CURSOR_LENGTH:
             raise ValueError("too long")
-        value, pk = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+        value, pk, cursor_ordering = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+        if cursor_ordering != ordering:
+            raise ValueError("another ordering")
         if is_datetime:
             if not isinstance(value, str):
                 raise ValueError("not a time")
@@ -175,8 +180,9 @@ async def paginate(
     """
     size = page_size(runtime, first)
     paged = queryset
+    prefix = "-" if descending else ""
     if after:
-        value, pk = decode_cursor(after, is_datetime)
+        value, pk = decode_cursor(after, is_datetime, prefix + order_field)
         # An enum column (priority) takes only its members: a forged number is bad input, not a
         # conversion error deep in the query builder.
         enum_type = getattr(queryset.model._meta.fields_map.get(order_field), "enum_type", None)
@@ -187,7 +193,6 @@ async def paginate(
             paged = paged.filter(**{f"id__{op}": pk})
         else:
             paged = paged.filter(Q(**{f"{order_field}__{op}": value}) | Q(**{order_field: value, f"id__{op}": pk}))
-    prefix = "-" if descending else ""
     ordering = [f"{prefix}{order_field}"] + ([f"{prefix}id"] if order_field != "id" else [])
     # One row more than asked for tells whether there is a next page (also when 0 rows are asked for).
     paged = paged.order_by(*ordering).limit(size + 1)
@@ -201,7 +206,7 @@ async def paginate(
         rows = list(await load(paged))
     has_next = len(rows) > size
     rows = rows[:size]
-    cursors = Cursors(rows, order_field)
+    cursors = Cursors(rows, order_field, prefix + order_field)
     return Page(
         rows=rows,
         cursors=cursors,
@@ -218,9 +223,10 @@ class Cursors(Sequence[str]):
     SQL, for clients that mostly read ``nodes`` and ``pageInfo`` (two cursors).
     """
 
-    def __init__(self, rows: Sequence[Any], order_field: str) -> None:
+    def __init__(self, rows: Sequence[Any], order_field: str, ordering: str) -> None:
         self.rows = rows
         self.order_field = order_field
+        self.ordering = ordering
         self.encoded: dict[int, str] = {}
 
     def __len__(self) -> int:
@@ -239,7 +245,7 @@ class Cursors(Sequence[str]):
         cursor = self.encoded.get(position)
         if cursor is None:
             row = self.rows[position]
-            cursor = self.encoded[position] = encode_cursor(getattr(row, self.order_field), row.id)
+            cursor = self.encoded[position] = encode_cursor(getattr(row, self.order_field), row.id, self.ordering)
         return cursor
 
 

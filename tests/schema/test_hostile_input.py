@@ -125,13 +125,13 @@ def _cursor(value: Any) -> str:
 @pytest.mark.parametrize(
     ("order", "cursor"),
     [
-        ("NUMBER", _cursor(["1001", 1])),
-        ("NUMBER", _cursor([{"a": 1}, 1])),
-        ("PRIORITY", _cursor(["HIGH", 1])),
-        ("NUMBER", _cursor([2**70, 1])),
-        ("CREATED_AT", _cursor([5, 1])),
-        ("CREATED_AT", _cursor(["0001-01-01T00:00:00+00:00", 1])),
-        ("CREATED_AT", _cursor(["2026-01-01T00:00:00+00:00", 2**40])),
+        ("NUMBER", _cursor(["1001", 1, "number"])),
+        ("NUMBER", _cursor([{"a": 1}, 1, "number"])),
+        ("PRIORITY", _cursor(["HIGH", 1, "priority"])),
+        ("NUMBER", _cursor([2**70, 1, "number"])),
+        ("CREATED_AT", _cursor([5, 1, "created_at"])),
+        ("CREATED_AT", _cursor(["0001-01-01T00:00:00+00:00", 1, "created_at"])),
+        ("CREATED_AT", _cursor(["2026-01-01T00:00:00+00:00", 2**40, "created_at"])),
         ("CREATED_AT", base64.urlsafe_b64encode(b"[" * 3000).decode()),
     ],
 )

@@ -129,16 +129,33 @@ async def test_a_cursor_reads_the_same_instant_in_any_offset(
 ) -> None:
     order = {"field": "CREATED_AT", "direction": "DESC"}
     first = await listing(client, admin, first=2, order=order)
-    value, pk = json.loads(base64.urlsafe_b64decode(first["pageInfo"]["endCursor"]))
+    value, pk, ordering = json.loads(base64.urlsafe_b64decode(first["pageInfo"]["endCursor"]))
+    assert ordering == "-created_at"
     shifted = dt.datetime.fromisoformat(value).astimezone(dt.timezone(dt.timedelta(hours=5))).isoformat()
-    same_instant = base64.urlsafe_b64encode(json.dumps([shifted, pk]).encode()).decode()
+    same_instant = base64.urlsafe_b64encode(json.dumps([shifted, pk, ordering]).encode()).decode()
     genuine = await listing(client, admin, first=10, order=order, after=first["pageInfo"]["endCursor"])
     assert numbers(await listing(client, admin, first=10, order=order, after=same_instant)) == numbers(genuine)
     assert len(numbers(genuine)) == 4
     # A number that is no priority, in a cursor of the priority ordering: bad input, not a server error.
-    forged = base64.urlsafe_b64encode(json.dumps([1002, pk]).encode()).decode()
+    forged = base64.urlsafe_b64encode(json.dumps([1002, pk, "priority"]).encode()).decode()
     body = await client.post(PAGE, {"after": forged, "order": {"field": "PRIORITY", "direction": "ASC"}}, admin.token)
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_a_cursor_continues_only_a_list_in_its_own_order(
+    client: HelplineClient, admin: TestUser, seeded: dict[str, Any]
+) -> None:
+    newest = {"field": "CREATED_AT", "direction": "DESC"}
+    cursor = (await listing(client, admin, first=2, order=newest))["pageInfo"]["endCursor"]
+    assert len(numbers(await listing(client, admin, first=10, order=newest, after=cursor))) == 4
+    for other in (
+        {"field": "CREATED_AT", "direction": "ASC"},  # same field, other direction
+        {"field": "UPDATED_AT", "direction": "DESC"},  # same type of value, other field
+        {"field": "NUMBER", "direction": "DESC"},
+    ):
+        body = await client.post(PAGE, {"after": cursor, "order": other}, admin.token)
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", other
+        assert "not a cursor from this list" in body["errors"][0]["message"]
 
 
 async def _seed_many(count: int) -> None:
