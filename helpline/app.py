@@ -19,7 +19,7 @@ from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Message, Receive, Scope, Send
@@ -88,6 +88,10 @@ class HelplineGraphQL(GraphQL):  # type: ignore[type-arg]
         response: Response
         try:
             response = await self.run(request)
+        except ClientDisconnect:
+            # The client went away while its body was being read: no one to answer, nothing done.
+            logger.info("client disconnected before its request arrived in full")
+            return
         except HTTPException as exc:
             response = transport_error(exc.reason, exc.status_code)
         except _BodyTooLarge:

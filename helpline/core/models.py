@@ -170,6 +170,17 @@ class Ticket(Model):
 
     class Meta:
         table = "helpline_ticket"
+        # Who may see a ticket decides most lists: a customer's by requester (and organization, when
+        # members share), an agent's by team and assignee. Each with the default order (newest
+        # created first), so a page is read from the index in order and its total counts index
+        # entries, not the whole table (a customer's list over 600,000 tickets took 840 ms without).
+        # Column names: "requester" would be taken for an expression.
+        indexes = (
+            ("requester_id", "created_at"),
+            ("organization_id", "created_at"),
+            ("team_id", "created_at"),
+            ("assignee_id", "created_at"),
+        )
 
 
 class TicketTag(Model):

@@ -21,7 +21,9 @@ usual way (``execute_query``), so callers need not care:
 - a statement that runs past :data:`STEP_BUDGET` (about 2 ms): SQLite interrupts it, it runs
   again on the worker thread, and that statement text goes there directly from then on. While a
   read runs here the loop serves nothing else; a customer's list over a million tickets must not
-  stall every other request (``/healthz`` included) for a quarter of a second;
+  stall every other request (``/healthz`` included) for a quarter of a second. Counting a whole
+  table is a single step, which no budget interrupts: a statement that took longer than
+  :data:`SLOW_SECONDS` three times goes to the worker thread as well;
 - any other SQLite error, including ``SQLITE_BUSY`` (the busy timeout is 0, so the loop never
   waits for a lock): the usual path runs the statement again, and waits or raises Tortoise's error.
 
@@ -43,6 +45,7 @@ import asyncio
 import dataclasses
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Sequence
 from typing import Any
@@ -53,7 +56,8 @@ from tortoise.log import db_client_logger
 
 # A read may take this many SQLite VM steps on the loop's thread (about 2 ms: SQLite runs 40 to 60
 # million steps a second here); past it, it is interrupted and runs on the worker thread instead.
-# (Counting a whole table is one step whatever its size: about 10 ms per million rows.)
+# (Counting a whole table is one step whatever its size, about 10-20 ms per million rows: see
+# SLOW_SECONDS for those.)
 STEP_BUDGET = 100_000
 _STEPS_PER_CHECK = 1_000
 # Statements once interrupted go straight to the worker thread (bounded: the oldest go first).
@@ -79,8 +83,20 @@ class _Reader:
         return self.connection.execute(sql, params).fetchall()
 
 
+# A statement that ran longer than this on the loop's thread STRIKES times goes to the thread too.
+SLOW_SECONDS = 0.01
+STRIKES = 3
+
 _readers: weakref.WeakKeyDictionary[SqliteClient, _Reader] = weakref.WeakKeyDictionary()
 _slow: dict[str, None] = {}
+_strikes: dict[str, int] = {}
+
+
+def _remember(known: dict[str, Any], sql: str, value: Any = None) -> None:
+    """Put ``sql`` in a bounded map of statements: the oldest go first."""
+    if sql not in known and len(known) >= MAX_SLOW_STATEMENTS:
+        del known[next(iter(known))]
+    known[sql] = value
 
 
 def _reader(db: BaseDBAsyncClient) -> _Reader | None:
@@ -124,17 +140,25 @@ async def select(db: BaseDBAsyncClient, sql: str, params: Sequence[Any]) -> Sequ
             async with reader.writer_lock:
                 pass
         db_client_logger.debug("%s: %s", sql, params)
+        started = time.perf_counter()
         try:
-            return reader.run(sql, params)
+            rows = reader.run(sql, params)
         except sqlite3.OperationalError as exc:
             if str(exc) == "interrupted":  # over the step budget: this statement runs on the thread from now on
-                if len(_slow) >= MAX_SLOW_STATEMENTS:
-                    del _slow[next(iter(_slow))]
-                _slow[sql] = None
+                _remember(_slow, sql)
         except sqlite3.Error:
             pass  # busy, or a real error: the usual path runs it again and raises Tortoise's error
-    _count, rows = await db.execute_query(sql, list(params))
-    return rows
+        else:
+            # Counting a whole table is one step (no budget check); a statement that took long
+            # anyway, three times (one slow run may be the machine's doing), goes to the thread too.
+            if time.perf_counter() - started > SLOW_SECONDS:
+                strikes = _strikes.get(sql, 0) + 1
+                _remember(_strikes, sql, strikes)
+                if strikes >= STRIKES:
+                    _remember(_slow, sql)
+            return rows
+    _count, thread_rows = await db.execute_query(sql, list(params))
+    return thread_rows
 
 
 def close_readers() -> None:

@@ -122,3 +122,20 @@ async def test_sqlite_readers_close_with_the_database_and_memory_databases_have_
         db = connection()
         assert (await quick_reads.select(db, "SELECT 2 AS two", []))[0]["two"] == 2
         assert db not in quick_reads._readers  # a second connection would open another, empty database
+
+
+async def test_a_read_slow_three_times_goes_to_the_worker_thread(
+    client: HelplineClient, customer: TestUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if is_postgres():
+        pytest.skip("the read connection is SQLite's")
+    number = (await create(client, customer, subject="slow"))["number"]
+    monkeypatch.setattr(quick_reads, "_slow", {})
+    monkeypatch.setattr(quick_reads, "_strikes", {})
+    monkeypatch.setattr(quick_reads, "SLOW_SECONDS", -1.0)  # every run counts as slow: what a huge COUNT(*) is
+    for strike in (1, 2, 3):
+        assert await read_subject(number) == "slow"
+        assert quick_reads._strikes[SUBJECT] == strike
+    assert SUBJECT in quick_reads._slow
+    assert await read_subject(number) == "slow"  # on the worker thread now, same answer
+    assert quick_reads._strikes[SUBJECT] == 3

@@ -5,6 +5,7 @@ Each was found by attacking the API; each must be refused cleanly, with a code, 
 
 import base64
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -194,3 +195,35 @@ async def test_first_zero_still_says_whether_there_is_more(client: HelplineClien
         "{ tickets(first: 0) { totalCount pageInfo { hasNextPage } nodes { id } } }", token=customer.token
     )
     assert body["tickets"] == {"totalCount": 1, "pageInfo": {"hasNextPage": True}, "nodes": []}
+
+
+async def test_a_client_gone_before_its_body_arrived_gets_nothing_and_breaks_nothing(
+    client: HelplineClient, admin: TestUser, caplog: pytest.LogCaptureFixture
+) -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"40")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    with caplog.at_level(logging.INFO, logger="helpline"):
+        await client.app(scope, receive, send)
+    assert sent == []  # no one to answer
+    assert "client disconnected" in caplog.text and "Traceback" not in caplog.text
+    assert (await client.data("{ viewer { name } }", token=admin.token))["viewer"]["name"] == "Ada Admin"
