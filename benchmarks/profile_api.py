@@ -45,7 +45,7 @@ from bench_api import LIST_QUERY, SeedShape, bench_database, log, seed  # noqa: 
 
 from helpline.app import create_app  # noqa: E402
 from helpline.config import Settings  # noqa: E402
-from helpline.testing import count_statements  # noqa: E402
+from helpline.testing import count_statements, graphql_post_scope  # noqa: E402
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
@@ -65,20 +65,7 @@ class Caller:
 
     async def __call__(self) -> bytes:
         """One request; returns the response body."""
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": "/graphql",
-            "raw_path": b"/graphql",
-            "query_string": b"",
-            "root_path": "",
-            "headers": self.headers,
-            "client": ("127.0.0.1", 1),
-            "server": ("127.0.0.1", 80),
-        }
+        scope = graphql_post_scope(self.headers)
         sent = False
         status = 0
         chunks: list[bytes] = []

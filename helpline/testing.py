@@ -185,6 +185,25 @@ async def running_app(
         yield HelplineClient(app, http)
 
 
+def graphql_post_scope(headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    """The ASGI scope of a ``POST /graphql`` with ``headers``, for calling the app directly (no
+    HTTP client, no sockets: to hand it a ``receive`` of one's own, such as a client that leaves)."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+
+
 class _StatementCounter(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from helpline.core.models import Ticket
-from helpline.testing import HelplineClient, TestUser
+from helpline.testing import HelplineClient, TestUser, graphql_post_scope
 from tests.core.test_tickets import create
 from tests.gql import CREATE_TICKET
 
@@ -208,20 +208,7 @@ async def test_a_client_gone_before_its_body_arrived_gets_nothing_and_breaks_not
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/graphql",
-        "raw_path": b"/graphql",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"content-type", b"application/json"), (b"content-length", b"40")],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-    }
+    scope = graphql_post_scope([(b"content-type", b"application/json"), (b"content-length", b"40")])
     with caplog.at_level(logging.INFO, logger="helpline"):
         await client.app(scope, receive, send)
     assert sent == []  # no one to answer
