@@ -100,6 +100,11 @@ class HelplineGraphQL(GraphQL):  # type: ignore[type-arg]
             # Bodies strawberry cannot take apart: invalid UTF-8, JSON nested thousands deep, JSON
             # that is not an object. The request is at fault, not the server.
             response = transport_error("the request body is not a GraphQL request (a JSON object)", 400)
+        except Exception:
+            # Before execution (the token lookup, say, with the database unreachable or locked):
+            # GraphQL's error masking has not begun, so the same answer is given here, details logged.
+            logger.exception("request failed before GraphQL execution")
+            response = transport_error("Unexpected error.", 500, "INTERNAL_SERVER_ERROR")
         await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> HelplineContext:  # type: ignore[override]

@@ -214,3 +214,21 @@ async def test_a_client_gone_before_its_body_arrived_gets_nothing_and_breaks_not
     assert sent == []  # no one to answer
     assert "client disconnected" in caplog.text and "Traceback" not in caplog.text
     assert (await client.data("{ viewer { name } }", token=admin.token))["viewer"]["name"] == "Ada Admin"
+
+
+async def test_a_database_failure_before_execution_is_a_json_error_without_details(
+    client: HelplineClient, admin: TestUser
+) -> None:
+    from helpline.core.db import connection
+
+    await connection().execute_script('ALTER TABLE "helpline_api_token" RENAME TO "hidden_tokens"')
+    try:
+        response = await client.http.post(
+            "/graphql", json={"query": "{ viewer { name } }"}, headers={"Authorization": f"Bearer {admin.token}"}
+        )
+    finally:
+        await connection().execute_script('ALTER TABLE "hidden_tokens" RENAME TO "helpline_api_token"')
+    assert response.status_code == 500
+    error = response.json()["errors"][0]
+    assert error == {"message": "Unexpected error.", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+    assert "hidden_tokens" not in response.text and "api_token" not in response.text
